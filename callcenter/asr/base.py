@@ -1,0 +1,28 @@
+"""The speech-to-text stage: one protocol, local and remote engines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+ASR_RATE = 16000
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    # Mean token probability in [0, 1]; low values drive re-prompts and escalation.
+    confidence: float
+    language: str = "en"
+    audio_s: float = 0.0
+    decode_s: float = 0.0
+
+
+class Transcriber(Protocol):
+    """Turns one finished utterance (16 kHz float32 mono) into text."""
+
+    async def transcribe(self, audio: np.ndarray, *, hint: str | None = None) -> Transcript: ...
+
+    async def close(self) -> None: ...

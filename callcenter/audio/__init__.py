@@ -1,0 +1,1 @@
+"""Audio primitives: G.711 μ-law, resampling, frames, voice activity detection."""

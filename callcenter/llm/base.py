@@ -1,0 +1,64 @@
+"""The language-model stage: one protocol that streams text deltas and tool calls.
+
+Messages and tool schemas use the OpenAI chat format (role/content dicts and
+``{"type": "function", "function": {...}}`` tools), which vLLM serves natively and the
+embedded engine renders through the model's own chat template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+Message = Mapping[str, Any]
+ToolSchema = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCallRequest:
+    id: str
+    name: str
+    arguments: dict[str, Any]
+    # The arguments as the model produced them (for audit when they fail to parse).
+    raw_arguments: str = ""
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    finish_reason: str = "stop"
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+ChatEvent = TextDelta | ToolCallRequest | StreamEnd
+
+
+class ChatModel(Protocol):
+    def stream(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSchema] = (),
+        *,
+        session_key: str | None = None,
+    ) -> AsyncIterator[ChatEvent]:
+        """Stream one assistant reply. Closing the iterator early stops generation.
+
+        ``session_key`` identifies the conversation so an engine can keep per-call state
+        (e.g. llama.cpp's KV cache of the prompt prefix).
+        """
+        ...
+
+    async def warm(
+        self, messages: Sequence[Message], tools: Sequence[ToolSchema] = (), *, session_key: str
+    ) -> None:
+        """Pre-compute the prompt prefix (while the greeting plays) so the first turn is fast."""
+        ...
+
+    async def close(self) -> None: ...

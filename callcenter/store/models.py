@@ -1,0 +1,393 @@
+"""Typed SQLAlchemy 2 models: everything a call produced, and what the agent acts on.
+
+Works on PostgreSQL (production) and SQLite (the embedded default). Constraint names
+follow one convention so Alembic migrations are deterministic on both.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSONType, list[Any]: JSONType}
+
+
+def enum_column(enum_cls: type[enum.Enum]) -> Enum:
+    # Stored as plain strings with a CHECK: portable, and readable in psql.
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        name=enum_cls.__name__.lower(),
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class StrEnum(str, enum.Enum):
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+# --- accounts the tools operate on -----------------------------------------------------
+
+
+class AccountStatus(StrEnum):
+    active = "active"
+    frozen = "frozen"
+    closed = "closed"
+
+
+class CardStatus(StrEnum):
+    active = "active"
+    blocked_lost = "blocked_lost"
+    blocked_stolen = "blocked_stolen"
+    none = "none"
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    # Secrets are stored only as argon2 hashes (see callcenter.store.secrets).
+    pin_hash: Mapped[str] = mapped_column(String(200))
+    dob_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    accounts: Mapped[list[Account]] = relationship(back_populates="customer")
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    account_number: Mapped[str] = mapped_column(String(32), unique=True)
+    balance: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0.00"))
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    address_line1: Mapped[str] = mapped_column(String(200), default="")
+    address_line2: Mapped[str] = mapped_column(String(200), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    region: Mapped[str] = mapped_column(String(100), default="")
+    postal_code: Mapped[str] = mapped_column(String(20), default="")
+    country: Mapped[str] = mapped_column(String(2), default="US")
+    status: Mapped[AccountStatus] = mapped_column(
+        enum_column(AccountStatus), default=AccountStatus.active
+    )
+    card_status: Mapped[CardStatus] = mapped_column(
+        enum_column(CardStatus), default=CardStatus.active
+    )
+    card_last4: Mapped[str] = mapped_column(String(4), default="")
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    customer: Mapped[Customer] = relationship(back_populates="accounts")
+    transactions: Mapped[list[Transaction]] = relationship(
+        back_populates="account", order_by="Transaction.posted_at.desc()"
+    )
+
+
+class Transaction(Base):
+    __tablename__ = "transactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    description: Mapped[str] = mapped_column(String(200))
+    # Negative = money out of the account.
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    reference: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    account: Mapped[Account] = relationship(back_populates="transactions")
+
+
+class Callback(Base):
+    __tablename__ = "callbacks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    phone: Mapped[str] = mapped_column(String(32))
+    requested_for: Mapped[str] = mapped_column(String(100))
+    topic: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- calls and what happened in them ---------------------------------------------------
+
+
+class CallDirection(StrEnum):
+    inbound = "inbound"
+    outbound = "outbound"
+
+
+class CallStatus(StrEnum):
+    ringing = "ringing"
+    in_progress = "in_progress"
+    transferred = "transferred"
+    completed = "completed"
+    failed = "failed"
+    interrupted = "interrupted"  # the server died while the call was live
+
+
+class Call(Base):
+    __tablename__ = "calls"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    stream_sid: Mapped[str | None] = mapped_column(String(64))
+    from_number: Mapped[str] = mapped_column(String(64), default="")
+    to_number: Mapped[str] = mapped_column(String(64), default="")
+    direction: Mapped[CallDirection] = mapped_column(
+        enum_column(CallDirection), default=CallDirection.inbound
+    )
+    status: Mapped[CallStatus] = mapped_column(enum_column(CallStatus), default=CallStatus.ringing)
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    end_reason: Mapped[str | None] = mapped_column(String(64))
+    # The process serving the live call; used to mark calls interrupted after a crash.
+    server_id: Mapped[str | None] = mapped_column(String(64))
+    verified_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    prompt_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("prompt_versions.id", ondelete="SET NULL")
+    )
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+    turns: Mapped[list[Turn]] = relationship(back_populates="call", order_by="Turn.seq")
+
+
+class Speaker(StrEnum):
+    caller = "caller"
+    agent = "agent"
+
+
+class Turn(Base):
+    __tablename__ = "turns"
+    __table_args__ = (UniqueConstraint("call_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    speaker: Mapped[Speaker] = mapped_column(enum_column(Speaker))
+    text: Mapped[str] = mapped_column(Text, default="")
+    # Agent turns: the prefix of `text` the caller actually heard (barge-in cuts it).
+    heard_text: Mapped[str | None] = mapped_column(Text)
+    interrupted: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(16), default="speech")  # speech | dtmf | tts
+    start_ms: Mapped[int | None] = mapped_column(Integer)
+    end_ms: Mapped[int | None] = mapped_column(Integer)
+    asr_confidence: Mapped[float | None]
+    latency_ms: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    call: Mapped[Call] = relationship(back_populates="turns")
+
+
+class ToolStatus(StrEnum):
+    ok = "ok"
+    refused = "refused"
+    invalid = "invalid"
+    error = "error"
+
+
+class ToolInvocation(Base):
+    __tablename__ = "tool_invocations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    turn_seq: Mapped[int | None] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    arguments: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    result: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    status: Mapped[ToolStatus] = mapped_column(enum_column(ToolStatus))
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CallEvent(Base):
+    __tablename__ = "call_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # barge_in, dtmf, mark, transfer, error, ...
+    at_ms: Mapped[int | None] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class HandoffStatus(StrEnum):
+    pending = "pending"
+    accepted = "accepted"
+    resolved = "resolved"
+
+
+class Handoff(Base):
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    summary_source: Mapped[str] = mapped_column(String(16), default="pending")  # llm|fallback
+    status: Mapped[HandoffStatus] = mapped_column(
+        enum_column(HandoffStatus), default=HandoffStatus.pending
+    )
+    destination: Mapped[str] = mapped_column(String(200), default="")
+    assigned_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution_note: Mapped[str] = mapped_column(Text, default="")
+
+
+# --- admin: versioned prompts and tools, users, audit ----------------------------------
+
+
+class VersionStatus(StrEnum):
+    draft = "draft"
+    published = "published"
+    archived = "archived"
+
+
+class PromptVersion(Base):
+    __tablename__ = "prompt_versions"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)  # system, greeting, ...
+    version: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[VersionStatus] = mapped_column(
+        enum_column(VersionStatus), default=VersionStatus.draft
+    )
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ToolDefinition(Base):
+    __tablename__ = "tool_definitions"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16), default="builtin")  # builtin | http
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    requires_verification: Mapped[bool] = mapped_column(Boolean, default=True)
+    # HTTP tools: url, method, timeout_s and headers; header secrets are encrypted.
+    http: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    status: Mapped[VersionStatus] = mapped_column(
+        enum_column(VersionStatus), default=VersionStatus.draft
+    )
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Role(StrEnum):
+    admin = "admin"
+    agent = "agent"
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(enum_column(Role))
+    api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(64), default="system")
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target_type: Mapped[str] = mapped_column(String(64), default="")
+    target_id: Mapped[str] = mapped_column(String(64), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+__all__ = [
+    "Account",
+    "AccountStatus",
+    "AuditLog",
+    "Base",
+    "Call",
+    "CallDirection",
+    "CallEvent",
+    "CallStatus",
+    "Callback",
+    "CardStatus",
+    "Customer",
+    "Handoff",
+    "HandoffStatus",
+    "PromptVersion",
+    "Role",
+    "Speaker",
+    "ToolDefinition",
+    "ToolInvocation",
+    "ToolStatus",
+    "Transaction",
+    "Turn",
+    "User",
+    "VersionStatus",
+]
