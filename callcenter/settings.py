@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     llm_model: str = "qwen2.5-coder-0.5b-instruct-q4_k_m"
     llm_temperature: float = Field(default=0.2, ge=0.0, le=2.0)
     llm_max_tokens: int = Field(default=160, ge=16)
+    # Longest wait for the next streamed chunk from llm_base_url before giving up.
+    llm_timeout_s: float = Field(default=10.0, gt=0)
     llm_threads: int = Field(default=0, ge=0)  # 0 = all cores
     llm_context: int = Field(default=4096, ge=512)
 
@@ -134,7 +136,11 @@ class Settings(BaseSettings):
 
     @property
     def llm_engine_name(self) -> str:
-        return f"openai-compatible ({self.llm_base_url})" if self.llm_base_url else "embedded llama.cpp"
+        return (
+            f"openai-compatible ({self.llm_base_url})"
+            if self.llm_base_url
+            else "embedded llama.cpp"
+        )
 
 
 class SettingsError(SystemExit):

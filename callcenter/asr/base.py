@@ -18,6 +18,8 @@ class Transcript:
     language: str = "en"
     audio_s: float = 0.0
     decode_s: float = 0.0
+    # How many utterances shared the decode call (1 = decoded alone).
+    batch_size: int = 1
 
 
 class Transcriber(Protocol):

@@ -40,6 +40,14 @@ class StreamEnd:
 ChatEvent = TextDelta | ToolCallRequest | StreamEnd
 
 
+class LLMUnavailable(RuntimeError):
+    """The model could not produce a reply: server down, timed out, refused, or failed.
+
+    The call session treats it as one failure mode (apologise, retry or hand off);
+    the message says which and where.
+    """
+
+
 class ChatModel(Protocol):
     def stream(
         self,
@@ -59,6 +67,10 @@ class ChatModel(Protocol):
         self, messages: Sequence[Message], tools: Sequence[ToolSchema] = (), *, session_key: str
     ) -> None:
         """Pre-compute the prompt prefix (while the greeting plays) so the first turn is fast."""
+        ...
+
+    def forget(self, session_key: str) -> None:
+        """The call ended: drop any per-call state kept under ``session_key``."""
         ...
 
     async def close(self) -> None: ...

@@ -23,8 +23,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
     # Fail fast when the database is down, so the call goes on and writes are queued.
     connect_args = kwargs.pop("connect_args", {}) | {"connect_timeout": 3}
     return create_engine(url, connect_args=connect_args, **kwargs)

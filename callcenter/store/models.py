@@ -49,7 +49,7 @@ def new_uuid() -> str:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: JSONType, list[Any]: JSONType}
+    type_annotation_map = {dict[str, Any]: JSONType, list[Any]: JSONType}  # noqa: RUF012
 
 
 def enum_column(enum_cls: type[enum.Enum]) -> Enum:
@@ -64,21 +64,16 @@ def enum_column(enum_cls: type[enum.Enum]) -> Enum:
     )
 
 
-class StrEnum(str, enum.Enum):
-    def __str__(self) -> str:
-        return str(self.value)
-
-
 # --- accounts the tools operate on -----------------------------------------------------
 
 
-class AccountStatus(StrEnum):
+class AccountStatus(enum.StrEnum):
     active = "active"
     frozen = "frozen"
     closed = "closed"
 
 
-class CardStatus(StrEnum):
+class CardStatus(enum.StrEnum):
     active = "active"
     blocked_lost = "blocked_lost"
     blocked_stolen = "blocked_stolen"
@@ -161,12 +156,12 @@ class Callback(Base):
 # --- calls and what happened in them ---------------------------------------------------
 
 
-class CallDirection(StrEnum):
+class CallDirection(enum.StrEnum):
     inbound = "inbound"
     outbound = "outbound"
 
 
-class CallStatus(StrEnum):
+class CallStatus(enum.StrEnum):
     ringing = "ringing"
     in_progress = "in_progress"
     transferred = "transferred"
@@ -204,7 +199,7 @@ class Call(Base):
     turns: Mapped[list[Turn]] = relationship(back_populates="call", order_by="Turn.seq")
 
 
-class Speaker(StrEnum):
+class Speaker(enum.StrEnum):
     caller = "caller"
     agent = "agent"
 
@@ -231,7 +226,7 @@ class Turn(Base):
     call: Mapped[Call] = relationship(back_populates="turns")
 
 
-class ToolStatus(StrEnum):
+class ToolStatus(enum.StrEnum):
     ok = "ok"
     refused = "refused"
     invalid = "invalid"
@@ -263,7 +258,7 @@ class CallEvent(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class HandoffStatus(StrEnum):
+class HandoffStatus(enum.StrEnum):
     pending = "pending"
     accepted = "accepted"
     resolved = "resolved"
@@ -293,7 +288,7 @@ class Handoff(Base):
 # --- admin: versioned prompts and tools, users, audit ----------------------------------
 
 
-class VersionStatus(StrEnum):
+class VersionStatus(enum.StrEnum):
     draft = "draft"
     published = "published"
     archived = "archived"
@@ -336,7 +331,7 @@ class ToolDefinition(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class Role(StrEnum):
+class Role(enum.StrEnum):
     admin = "admin"
     agent = "agent"
 

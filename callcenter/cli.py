@@ -1,0 +1,97 @@
+"""`callcenter` command line: serve, worker, db, simulate, call, bench, users."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from callcenter.settings import Settings, load_settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from callcenter.app import create_app
+
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_level=settings.log_level.lower(),
+        ws_max_size=1 << 20,
+        # Calls can be long; let the app decide when a WebSocket is dead.
+        ws_ping_interval=None,
+        timeout_graceful_shutdown=args.grace,
+    )
+    return 0
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from callcenter.store import migrate
+    from callcenter.store.db import make_engine, make_session_factory, transaction
+    from callcenter.store.seed import seed_demo
+
+    url = settings.sqlalchemy_url
+    if args.db_command == "upgrade":
+        migrate.upgrade(url, args.revision)
+        print(f"database at {args.revision}")
+    elif args.db_command == "downgrade":
+        migrate.downgrade(url, args.revision)
+        print(f"database at {args.revision}")
+    elif args.db_command == "seed-demo":
+        engine = make_engine(url)
+        with transaction(make_session_factory(engine)) as session:
+            added = seed_demo(session)
+        engine.dispose()
+        print(f"demo data: {added} customer(s) added")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="callcenter", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the web app (webhooks, media streams, consoles)")
+    serve.add_argument("--host", default=None, help="default: CALLCENTER_HOST (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="default: CALLCENTER_PORT (8080)")
+    serve.add_argument("--grace", type=int, default=30, help="seconds live calls get on SIGTERM")
+    serve.set_defaults(handler=cmd_serve)
+
+    db = commands.add_parser("db", help="database migrations and demo data")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    up = db_commands.add_parser("upgrade", help="migrate to a revision (default head)")
+    up.add_argument("revision", nargs="?", default="head")
+    down = db_commands.add_parser("downgrade", help="migrate down to a revision (default base)")
+    down.add_argument("revision", nargs="?", default="base")
+    db_commands.add_parser("seed-demo", help="load the demo customers (idempotent)")
+    db.set_defaults(handler=cmd_db)
+
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(commands)
+    return parser
+
+
+# Modules that add sub-commands through a `register(commands)` function; each keeps its
+# heavy imports inside its handlers so `callcenter --help` stays fast.
+COMMAND_MODULES: list[str] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    handler: Handler = args.handler
+    return handler(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

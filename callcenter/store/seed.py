@@ -1,0 +1,115 @@
+"""Demo data so anyone can try a call (`callcenter db seed-demo`). Idempotent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from callcenter.store.models import Account, CardStatus, Customer, Transaction
+from callcenter.store.secrets import hash_secret
+
+
+@dataclass(frozen=True)
+class DemoCustomer:
+    account_number: str
+    pin: str
+    date_of_birth: str  # ISO date
+    name: str
+    phone: str
+    balance: str
+    address: tuple[str, str, str, str]  # line1, city, region, postal code
+    card_last4: str
+    transactions: tuple[tuple[int, str, str], ...]  # days ago, description, amount
+
+
+DEMO_CUSTOMERS: tuple[DemoCustomer, ...] = (
+    DemoCustomer(
+        account_number="1001",
+        pin="4321",
+        date_of_birth="1984-03-07",
+        name="Dana Whitfield",
+        phone="+15551230001",
+        balance="2417.35",
+        address=("42 Harbor Lane", "Portland", "OR", "97201"),
+        card_last4="4417",
+        transactions=(
+            (1, "Grocery Outlet", "-84.12"),
+            (2, "Payroll deposit ACME Corp", "2150.00"),
+            (4, "Portland General Electric", "-96.40"),
+            (6, "Coffee Collective", "-4.75"),
+            (9, "Transfer to savings", "-300.00"),
+        ),
+    ),
+    DemoCustomer(
+        account_number="1002",
+        pin="8642",
+        date_of_birth="1990-11-21",
+        name="Marcus Lee",
+        phone="+15551230002",
+        balance="158.09",
+        address=("7 Elm Street", "Austin", "TX", "73301"),
+        card_last4="9021",
+        transactions=(
+            (1, "Metro Transit", "-2.50"),
+            (3, "Online Books", "-23.99"),
+            (5, "Refund Online Books", "23.99"),
+        ),
+    ),
+    DemoCustomer(
+        account_number="1003",
+        pin="1357",
+        date_of_birth="1975-06-30",
+        name="Priya Raman",
+        phone="+15551230003",
+        balance="10250.00",
+        address=("900 Market Street Apt 5", "San Francisco", "CA", "94103"),
+        card_last4="3310",
+        transactions=((2, "Rent", "-2800.00"), (7, "Salary", "5100.00")),
+    ),
+)
+
+
+def seed_demo(session: Session) -> int:
+    """Insert the demo customers that are missing; returns how many were added."""
+    added = 0
+    now = datetime.now(UTC)
+    for demo in DEMO_CUSTOMERS:
+        exists = session.scalar(
+            select(Account.id).where(Account.account_number == demo.account_number)
+        )
+        if exists is not None:
+            continue
+        customer = Customer(
+            full_name=demo.name,
+            phone=demo.phone,
+            pin_hash=hash_secret(demo.pin),
+            dob_hash=hash_secret(demo.date_of_birth),
+        )
+        line1, city, region, postal = demo.address
+        account = Account(
+            customer=customer,
+            account_number=demo.account_number,
+            balance=Decimal(demo.balance),
+            address_line1=line1,
+            city=city,
+            region=region,
+            postal_code=postal,
+            card_status=CardStatus.active,
+            card_last4=demo.card_last4,
+        )
+        for days_ago, description, amount in demo.transactions:
+            account.transactions.append(
+                Transaction(
+                    posted_at=now - timedelta(days=days_ago),
+                    description=description,
+                    amount=Decimal(amount),
+                )
+            )
+        session.add_all([customer, account])
+        added += 1
+    session.flush()
+    return added

@@ -1,0 +1,154 @@
+"""Coqui XTTS-v2 (coqui-tts), streamed with ``Xtts.inference_stream``: the production voice.
+
+torch and TTS are imported only when a synthesizer is built, so the main environment
+(which must never contain torch) can import ``callcenter.tts`` freely. XTTS runs in its
+own environment; see ``tests/tts/xtts_env.sh``.
+
+The model directory has the layout of the published XTTS-v2 model: ``config.json``,
+``model.pth``, ``vocab.json`` and optionally ``speakers_xtts.pth`` (built-in voices).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from callcenter.tts.base import AudioChunk
+from callcenter.tts.worker import SynthesisWorker
+
+log = logging.getLogger(__name__)
+
+# GPT tokens per streamed chunk. Each token is ~46 ms of audio (code stride 1024 at
+# 22.05 kHz); 20 is the value coqui's streaming examples use: the first chunk after
+# ~0.9 s of audio is generated, then chunks of that size.
+DEFAULT_STREAM_CHUNK_SIZE = 20
+
+
+class XttsSynthesizer:
+    """Streams XTTS audio (24 kHz) chunk by chunk as the GPT generates it."""
+
+    def __init__(
+        self,
+        model_dir: str | Path,
+        speaker_wav: str | Path | None = None,
+        *,
+        speaker: str = "",
+        device: str = "cuda",
+        language: str = "en",
+        speaking_rate: float = 1.0,
+        stream_chunk_size: int = DEFAULT_STREAM_CHUNK_SIZE,
+        seed: int | None = None,
+    ) -> None:
+        import torch  # lazily: only the XTTS environment has torch
+
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            # Failing loudly: silently falling back to CPU would make every call lag.
+            raise RuntimeError(
+                f"CALLCENTER_XTTS_DEVICE={device} but CUDA is not available; "
+                "set CALLCENTER_XTTS_DEVICE=cpu to run XTTS on the CPU (slow)"
+            )
+        self._torch = torch
+        self._model = load_xtts(Path(model_dir), device)
+        self.sample_rate: int = int(self._model.config.model_args.output_sample_rate)
+        self.language = language
+        self.speaking_rate = speaking_rate
+        self.stream_chunk_size = stream_chunk_size
+        self._seed = seed
+        # Conditioning is computed once: it is the costly part of voice cloning and is
+        # the same for every clause of every call.
+        self._gpt_cond_latent, self._speaker_embedding = self._conditioning(
+            Path(speaker_wav) if speaker_wav else None, speaker
+        )
+        self._worker = SynthesisWorker("xtts")
+
+    def _conditioning(self, speaker_wav: Path | None, speaker: str) -> tuple[Any, Any]:
+        model = self._model
+        config = model.config
+        if speaker_wav is not None:
+            if not speaker_wav.is_file():
+                raise FileNotFoundError(f"XTTS speaker wav not found: {speaker_wav}")
+            return model.get_conditioning_latents(
+                audio_path=str(speaker_wav),
+                gpt_cond_len=config.gpt_cond_len,
+                gpt_cond_chunk_len=config.gpt_cond_chunk_len,
+                max_ref_length=config.max_ref_len,
+                sound_norm_refs=config.sound_norm_refs,
+            )
+        manager = model.speaker_manager
+        if manager is None or not manager.speaker_names:
+            raise ValueError(
+                "this XTTS model has no built-in speakers (speakers_xtts.pth): "
+                "set CALLCENTER_XTTS_SPEAKER_WAV to a few seconds of the voice to clone"
+            )
+        name = speaker or manager.speaker_names[0]
+        if name not in manager.speakers:
+            known = ", ".join(manager.speaker_names[:10])
+            raise ValueError(f"unknown XTTS speaker {name!r}; built-in speakers: {known}, …")
+        voice = manager.speakers[name]
+        return voice["gpt_cond_latent"], voice["speaker_embedding"]
+
+    def _chunks(self, text: str) -> Iterator[AudioChunk]:
+        if self._seed is not None:
+            self._torch.manual_seed(self._seed)
+        config = self._model.config
+        stream = self._model.inference_stream(
+            text,
+            self.language,
+            self._gpt_cond_latent,
+            self._speaker_embedding,
+            stream_chunk_size=self.stream_chunk_size,
+            temperature=config.temperature,
+            length_penalty=config.length_penalty,
+            repetition_penalty=config.repetition_penalty,
+            top_k=config.top_k,
+            top_p=config.top_p,
+            speed=self.speaking_rate,
+            enable_text_splitting=False,  # the clause chunker already split the text
+        )
+        try:
+            for wav in stream:
+                samples = wav.detach().float().cpu().numpy().reshape(-1).astype(np.float32)
+                if samples.size:
+                    yield AudioChunk(samples=samples, sample_rate=self.sample_rate)
+        finally:
+            stream.close()  # stops the GPT generator when the consumer stops early
+
+    async def stream(self, text: str) -> AsyncIterator[AudioChunk]:
+        if not text.strip():
+            return
+        async with aclosing(self._worker.iterate(lambda: self._chunks(text))) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
+    async def warm_up(self) -> None:
+        """One throwaway clause: CUDA kernels and caches are set up before the first call."""
+        async for _ in self.stream("Hello."):
+            pass
+
+    async def close(self) -> None:
+        self._worker.shutdown()
+
+
+def load_xtts(model_dir: Path, device: str) -> Any:
+    """Load an XTTS model directory the way the published XTTS-v2 is loaded."""
+    from TTS.tts.configs.xtts_config import XttsConfig
+    from TTS.tts.models.xtts import Xtts
+
+    config_path = model_dir / "config.json"
+    if not config_path.is_file():
+        raise FileNotFoundError(
+            f"CALLCENTER_XTTS_MODEL_DIR={model_dir} has no config.json "
+            "(expected the XTTS-v2 model directory: config.json, model.pth, vocab.json)"
+        )
+    config = XttsConfig()
+    config.load_json(str(config_path))
+    model = Xtts(config)
+    model.load_checkpoint(config, checkpoint_dir=str(model_dir), eval=True)
+    model.to(device)
+    log.info("xtts loaded from %s on %s", model_dir, device)
+    return model

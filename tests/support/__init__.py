@@ -1,0 +1,1 @@
+"""Shared test helpers (paths, servers on loopback)."""
