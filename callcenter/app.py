@@ -62,7 +62,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         finally:
             await runtime.stop()
 
-    routes = base_routes()
+    from callcenter.telephony.routes import telephony_routes
+
+    routes = base_routes() + telephony_routes()
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
     return app

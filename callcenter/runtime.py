@@ -6,12 +6,19 @@ import logging
 import os
 import socket
 import uuid
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from callcenter.metrics import Metrics
 from callcenter.settings import Settings
 from callcenter.store.db import make_engine, make_session_factory
+from callcenter.telephony.handlers import RecordingHandlerFactory
+from callcenter.telephony.ports import HandlerFactory
+
+if TYPE_CHECKING:
+    from callcenter.telephony.rest import CallControl
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +34,28 @@ class Runtime:
         self.server_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.accepting_calls = True
         self.live_calls = 0
+        self.metrics = Metrics()
+        # Builds the per-call MediaStreamHandler when a Media Stream starts. The call
+        # session replaces this; the default only records what arrives.
+        self.handler_factory: HandlerFactory = RecordingHandlerFactory()
+        self._call_control: CallControl | None = None
+
+    @property
+    def call_control(self) -> CallControl:
+        """Twilio REST call control (hang up, transfer, place calls), made on first use."""
+        if self._call_control is None:
+            from callcenter.telephony.rest import CallControl  # twilio.rest is slow to import
+
+            self._call_control = CallControl(self.settings)
+        return self._call_control
+
+    @call_control.setter
+    def call_control(self, control: CallControl) -> None:
+        self._call_control = control
+
+    @property
+    def call_control_if_created(self) -> CallControl | None:
+        return self._call_control
 
     async def start(self) -> None:
         log.info("runtime started", extra={"server_id": self.server_id})

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # Said and dialled when nobody answers the human destination.
     human_fallback_number: str = ""
     stream_token_ttl_s: int = Field(default=120, ge=5)
+    # Bearer token for the JSON API (POST /api/calls). Empty = the API is disabled.
+    api_token: str = ""
 
     # --- engines --------------------------------------------------------------------
     # Empty = the embedded llama.cpp engine; otherwise an OpenAI-compatible server (vLLM).
@@ -87,7 +89,7 @@ class Settings(BaseSettings):
     vad_threshold: float = Field(default=0.5, ge=0.05, le=0.95)
     vad_min_speech_ms: int = Field(default=120, ge=0)
     vad_min_silence_ms: int = Field(default=450, ge=50)
-    barge_in_min_speech_ms: int = Field(default=180, ge=0)
+    barge_in_min_speech_ms: int = Field(default=160, ge=0)
     silence_reprompt_s: float = Field(default=8.0, ge=1.0)
     silence_max_reprompts: int = Field(default=2, ge=0)
     max_verification_attempts: int = Field(default=3, ge=1)

@@ -18,6 +18,7 @@ kept) so the tool layer can refuse it and the audit log shows what the model wro
 from __future__ import annotations
 
 import ast
+import enum
 import json
 import re
 import uuid
@@ -87,9 +88,48 @@ def parse_tool_call_body(body: str, call_id: str) -> ToolCallRequest:
     return ToolCallRequest(id=call_id, name=name, arguments=arguments, raw_arguments=raw_arguments)
 
 
+def _json_object_end(text: str) -> int | None:
+    """End index of the balanced ``{...}`` that ``text`` starts with (quote-aware), if closed."""
+    depth, quote, escaped = 0, "", False
+    for index, char in enumerate(text):
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    return None
+
+
+def _bare_call(body: str, call_id: str) -> ToolCallRequest | None:
+    """A call written without tags, or None when the text is not one."""
+    call = parse_tool_call_body(body, call_id)
+    return call if call.name else None
+
+
+class _Mode(enum.Enum):
+    START = "start"  # nothing but whitespace yet, in this reply or since the last call
+    TEXT = "text"
+    TAGGED = "tagged"  # inside <tool_call>...</tool_call>
+    BARE_JSON = "bare_json"  # a reply that opens with "{": small models drop the tags
+    BARE_FENCE = "bare_fence"  # ...or wrap the call in a ```json fence
+
+
 class HermesStreamParser:
     """Feed text pieces as they stream; get text deltas and complete tool calls back.
 
+    Besides tagged calls it recognises the untagged forms Qwen 0.5B writes: a reply (or
+    the part after a call) that opens with a JSON object or a code fence is held until
+    it closes and becomes a call if it names a function; otherwise it is text.
     ``id_prefix`` makes call ids deterministic for tests; by default each parser gets a
     random one so ids are unique across turns of a call.
     """
@@ -97,7 +137,7 @@ class HermesStreamParser:
     def __init__(self, id_prefix: str | None = None) -> None:
         self._id_prefix = id_prefix if id_prefix is not None else uuid.uuid4().hex[:12]
         self._buffer = ""
-        self._in_call = False
+        self._mode = _Mode.START
         self._calls = 0
 
     @property
@@ -108,40 +148,87 @@ class HermesStreamParser:
         self._calls += 1
         return f"call_{self._id_prefix}_{self._calls}"
 
+    def _call_or_text(self, body: str, events: list[HermesEvent]) -> None:
+        call = _bare_call(body, f"call_{self._id_prefix}_{self._calls + 1}")
+        if call is None:
+            events.append(TextDelta(body))
+            self._mode = _Mode.TEXT
+        else:
+            self._calls += 1
+            events.append(call)
+            self._mode = _Mode.START
+
     def feed(self, piece: str) -> list[HermesEvent]:
         self._buffer += piece
         events: list[HermesEvent] = []
-        while True:
-            if self._in_call:
-                end = self._buffer.find(CLOSE_TAG)
-                if end < 0:
-                    return events
-                body = self._buffer[:end]
-                self._buffer = self._buffer[end + len(CLOSE_TAG) :]
-                self._in_call = False
-                events.append(parse_tool_call_body(body, self._next_id()))
-                continue
-            start = self._buffer.find(OPEN_TAG)
-            if start >= 0:
-                if start > 0:
-                    events.append(TextDelta(self._buffer[:start]))
-                self._buffer = self._buffer[start + len(OPEN_TAG) :]
-                self._in_call = True
-                continue
-            keep = _held_back_length(self._buffer, OPEN_TAG)
-            safe = self._buffer[: len(self._buffer) - keep]
-            if safe:
-                events.append(TextDelta(safe))
-            self._buffer = self._buffer[len(safe) :]
-            return events
+        while self._step(events):
+            pass
+        return events
+
+    def _step(self, events: list[HermesEvent]) -> bool:
+        """Consume what can be decided now; True if another step may make progress."""
+        buffer = self._buffer
+        if self._mode is _Mode.START:
+            head = buffer.lstrip()
+            if not head:
+                return False
+            if head.startswith(OPEN_TAG):
+                self._buffer, self._mode = head[len(OPEN_TAG) :], _Mode.TAGGED
+            elif OPEN_TAG.startswith(head) or "```".startswith(head):
+                return False  # too early to tell
+            elif head.startswith("{"):
+                self._mode = _Mode.BARE_JSON  # whitespace kept: spoken if it is no call
+            elif head.startswith("```"):
+                self._mode = _Mode.BARE_FENCE
+            else:
+                self._mode = _Mode.TEXT  # the whitespace is spoken text too
+            return True
+        if self._mode is _Mode.TAGGED:
+            end = buffer.find(CLOSE_TAG)
+            if end < 0:
+                return False
+            self._buffer, self._mode = buffer[end + len(CLOSE_TAG) :], _Mode.START
+            events.append(parse_tool_call_body(buffer[:end], self._next_id()))
+            return True
+        indent = len(buffer) - len(buffer.lstrip())
+        if self._mode is _Mode.BARE_JSON:
+            end = _json_object_end(buffer[indent:])
+            if end is None:
+                return False
+            end += indent
+            self._buffer = buffer[end:]
+            self._call_or_text(buffer[:end], events)
+            return True
+        if self._mode is _Mode.BARE_FENCE:
+            end = buffer.find("```", indent + 3)
+            if end < 0:
+                return False
+            self._buffer = buffer[end + 3 :]
+            self._call_or_text(buffer[: end + 3], events)
+            return True
+        start = buffer.find(OPEN_TAG)
+        if start >= 0:
+            if start > 0:
+                events.append(TextDelta(buffer[:start]))
+            self._buffer, self._mode = buffer[start + len(OPEN_TAG) :], _Mode.TAGGED
+            return True
+        keep = _held_back_length(buffer, OPEN_TAG)
+        safe = buffer[: len(buffer) - keep]
+        if safe:
+            events.append(TextDelta(safe))
+        self._buffer = buffer[len(safe) :]
+        return False
 
     def finish(self) -> list[HermesEvent]:
         """End of the reply: flush held-back text; an unclosed call is parsed as it stands."""
-        rest, self._buffer = self._buffer, ""
-        if self._in_call:
-            self._in_call = False
-            # A stray close tag without an opener is not text worth speaking either.
-            if rest.strip():
-                return [parse_tool_call_body(rest, self._next_id())]
-            return []
-        return [TextDelta(rest)] if rest else []
+        rest, mode = self._buffer, self._mode
+        self._buffer, self._mode = "", _Mode.START
+        events: list[HermesEvent] = []
+        if mode is _Mode.TAGGED:
+            if rest.strip():  # an opener and nothing after it is not worth speaking
+                events.append(parse_tool_call_body(rest, self._next_id()))
+        elif mode in (_Mode.BARE_JSON, _Mode.BARE_FENCE):
+            self._call_or_text(rest, events)
+        elif rest.strip() or (mode is _Mode.TEXT and rest):
+            events.append(TextDelta(rest))
+        return events

@@ -63,11 +63,15 @@ class PiperSynthesizer:
             volume=OUTPUT_VOLUME,
         )
         self._worker = SynthesisWorker("piper")
+        # Sentences synthesised so far (all streams): for metrics, and how tests see
+        # that an early close really stopped the engine.
+        self.chunks_synthesized = 0
         log.info("piper voice %s loaded (%d Hz)", model_path.name, self.sample_rate)
 
     def _sentences(self, text: str) -> Iterator[AudioChunk]:
         for chunk in self._voice.synthesize(text, syn_config=self._config):
             samples = np.asarray(chunk.audio_float_array, dtype=np.float32).reshape(-1)
+            self.chunks_synthesized += 1
             yield AudioChunk(samples=samples, sample_rate=int(chunk.sample_rate))
 
     async def stream(self, text: str) -> AsyncIterator[AudioChunk]:

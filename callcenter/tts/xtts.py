@@ -65,6 +65,9 @@ class XttsSynthesizer:
             Path(speaker_wav) if speaker_wav else None, speaker
         )
         self._worker = SynthesisWorker("xtts")
+        # Chunks generated so far (all streams): for metrics, and how tests see that an
+        # early close really stopped the GPT.
+        self.chunks_synthesized = 0
 
     def _conditioning(self, speaker_wav: Path | None, speaker: str) -> tuple[Any, Any]:
         model = self._model
@@ -72,13 +75,7 @@ class XttsSynthesizer:
         if speaker_wav is not None:
             if not speaker_wav.is_file():
                 raise FileNotFoundError(f"XTTS speaker wav not found: {speaker_wav}")
-            return model.get_conditioning_latents(
-                audio_path=str(speaker_wav),
-                gpt_cond_len=config.gpt_cond_len,
-                gpt_cond_chunk_len=config.gpt_cond_chunk_len,
-                max_ref_length=config.max_ref_len,
-                sound_norm_refs=config.sound_norm_refs,
-            )
+            return conditioning_from_wav(model, speaker_wav)
         manager = model.speaker_manager
         if manager is None or not manager.speaker_names:
             raise ValueError(
@@ -113,6 +110,7 @@ class XttsSynthesizer:
         try:
             for wav in stream:
                 samples = wav.detach().float().cpu().numpy().reshape(-1).astype(np.float32)
+                self.chunks_synthesized += 1
                 if samples.size:
                     yield AudioChunk(samples=samples, sample_rate=self.sample_rate)
         finally:
@@ -132,6 +130,31 @@ class XttsSynthesizer:
 
     async def close(self) -> None:
         self._worker.shutdown()
+
+
+def conditioning_from_wav(model: Any, path: Path) -> tuple[Any, Any]:
+    """GPT conditioning latent and speaker embedding from a reference recording.
+
+    The same steps as ``Xtts.get_conditioning_latents`` except decoding: that goes
+    through ``torchaudio.load`` -> torchcodec, whose PyPI build is CUDA-linked and fails
+    to load without NVIDIA's NPP libraries. librosa (soundfile) decodes WAV/FLAC/OGG/MP3
+    without it.
+    """
+    import librosa
+    import torch
+
+    config = model.config
+    rate = int(config.audio.sample_rate)  # 22.05 kHz, what XTTS's encoders expect
+    samples, _ = librosa.load(str(path), sr=rate, mono=True)
+    audio = torch.from_numpy(np.clip(samples, -1.0, 1.0).astype(np.float32))[None, :]
+    audio = audio[:, : rate * config.max_ref_len].to(model.device)
+    if config.sound_norm_refs:
+        audio = (audio / torch.abs(audio).max()) * 0.75
+    speaker_embedding = model.get_speaker_embedding(audio, rate)
+    gpt_cond_latent = model.get_gpt_cond_latents(
+        audio, rate, length=config.gpt_cond_len, chunk_length=config.gpt_cond_chunk_len
+    )
+    return gpt_cond_latent, speaker_embedding
 
 
 def load_xtts(model_dir: Path, device: str) -> Any:

@@ -37,6 +37,8 @@ def build_tiny_xtts(
     from TTS.tts.configs.xtts_config import XttsArgs, XttsConfig
     from TTS.tts.models.xtts import Xtts
 
+    from callcenter.tts.xtts import conditioning_from_wav
+
     directory.mkdir(parents=True, exist_ok=True)
     vocab_path = directory / "vocab.json"
     config = XttsConfig(
@@ -68,7 +70,7 @@ def build_tiny_xtts(
         wav = directory / "reference.wav"
         write_reference_wav(wav)
         model.eval()
-        latent, embedding = model.get_conditioning_latents(audio_path=str(wav))
+        latent, embedding = conditioning_from_wav(model, wav)
         voice = {"gpt_cond_latent": latent.cpu(), "speaker_embedding": embedding.cpu()}
         torch.save({SPEAKER_NAME: voice}, directory / "speakers_xtts.pth")
     return directory

@@ -75,6 +75,27 @@ def test_held_back_partial_tag_at_end_is_text() -> None:
     assert merged(run(["see you <tool_"])) == ["see you <tool_"]
 
 
+def test_untagged_json_reply_is_a_call() -> None:
+    # Qwen 0.5B often drops the tags and answers with the bare JSON object.
+    events = run(['{"name": "verify_identity", "arg', 'uments": {"pin": "4321"}}'])
+    assert events == [ToolCallRequest("call_t_1", "verify_identity", {"pin": "4321"}, '{"pin": "4321"}')]
+
+
+def test_fenced_json_reply_is_a_call() -> None:
+    events = run(["```json\n", '{"name": "get_balance", "arguments": {}}', "\n```"])
+    assert [type(e) for e in events] == [ToolCallRequest]
+
+
+def test_json_without_a_name_stays_text() -> None:
+    assert merged(run(["{a: 1}", " is what I said"])) == ["{a: 1} is what I said"]
+
+
+def test_brace_later_in_a_sentence_is_plain_text() -> None:
+    parser = HermesStreamParser()
+    assert parser.feed("Sure, ") == [TextDelta("Sure, ")]
+    assert parser.feed('{"name": "x"}') == [TextDelta('{"name": "x"}')]
+
+
 def test_single_quotes_and_python_literals() -> None:
     call = parse_tool_call_body("{'name': 'pay', 'arguments': {'amount': 5, 'ok': true}}", "c")
     assert (call.name, call.arguments) == ("pay", {"amount": 5, "ok": True})
@@ -104,8 +125,15 @@ def test_non_object_arguments_are_refused_as_empty() -> None:
     assert call.raw_arguments == "[1, 2]"
 
 
+BARE = '{"name": "get_balance", "arguments": {"note": "a } and { in a string"}}'
+
 TEXTS = st.sampled_from(
     [
+        BARE,
+        "  " + BARE + "\n" + CALL + " ok",
+        "```json\n" + BARE + "\n```",
+        "{not a call} but text",
+        "```\ncode that is not a call\n```",
         "Sure. " + CALL + " One moment.",
         "<tool_call" + " is not a call <tool>" + CALL,
         CALL + CALL,
@@ -129,4 +157,7 @@ def test_any_chunking_gives_the_same_events(text: str, cuts: list[int]) -> None:
 def test_text_without_calls_passes_through_unchanged(text: str) -> None:
     events = run([text[i : i + 3] for i in range(0, len(text), 3)])
     if "<tool_call>" not in text:
-        assert "".join(e.text for e in events if isinstance(e, TextDelta)) == text
+        # No quotes or colons: nothing here can name a function, so it all stays text
+        # (a reply of only whitespace says nothing and is dropped).
+        spoken = "".join(e.text for e in events if isinstance(e, TextDelta))
+        assert spoken == (text if text.strip() else "")

@@ -1,0 +1,57 @@
+"""The prompts one call uses, rendered with their variables.
+
+A call resolves the published versions once when it starts and keeps them, so an admin
+publishing a new version changes new calls only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from string import Template
+
+from sqlalchemy.orm import Session
+
+from callcenter.store.prompts import default_prompt_bodies, published_prompts
+
+
+@dataclass(frozen=True)
+class PromptSet:
+    bodies: dict[str, str]
+    variables: dict[str, str] = field(default_factory=dict)
+    version_ids: dict[str, int] = field(default_factory=dict)
+
+    def render(self, name: str, **extra: str) -> str:
+        body = self.bodies.get(name, "")
+        # safe_substitute: a typo in an admin's template must not break a live call.
+        return Template(body).safe_substitute({**self.variables, **extra}).strip()
+
+
+def _parse_variables(raw: str) -> dict[str, str]:
+    try:
+        data = json.loads(raw) if raw else {}
+    except json.JSONDecodeError:
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def load_prompt_set(session: Session) -> PromptSet:
+    """Published versions from the store, with the shipped defaults for anything missing."""
+    defaults = default_prompt_bodies()
+    published = published_prompts(session)
+    bodies = {
+        name: published[name].body if name in published else body for name, body in defaults.items()
+    }
+    for name, row in published.items():
+        bodies.setdefault(name, row.body)
+    variables = _parse_variables(bodies.pop("variables", ""))
+    return PromptSet(
+        bodies=bodies,
+        variables=variables,
+        version_ids={name: row.id for name, row in published.items()},
+    )
+
+
+def default_prompt_set() -> PromptSet:
+    bodies = default_prompt_bodies()
+    return PromptSet(bodies=bodies, variables=_parse_variables(bodies.pop("variables", "")))

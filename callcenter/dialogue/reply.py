@@ -1,0 +1,146 @@
+"""One agent reply: stream the LLM, cut its text into clauses, run its tool calls.
+
+Clauses go to a queue that the voice consumes while the model is still generating, so the
+first clause is spoken early. Tool calls run through the tool executor (validation,
+policy, audit); side effects therefore happen only here, once per confirmed caller turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from callcenter.llm.base import ChatModel, Message, TextDelta, ToolCallRequest, ToolSchema
+from callcenter.tools.base import Action, ToolOutcome
+from callcenter.tts.clauses import ClauseChunker
+
+ExecuteTool = Callable[[ToolCallRequest], Awaitable[ToolOutcome]]
+
+
+@dataclass(frozen=True)
+class Speak:
+    text: str
+    # Fixed lines come from the phrase cache; model text is synthesised as it streams.
+    cached: bool = False
+
+
+@dataclass
+class ReplyResult:
+    # Assistant tool-call messages and tool results, in order, for the call's history.
+    tool_messages: list[dict[str, Any]] = field(default_factory=list)
+    outcomes: list[ToolOutcome] = field(default_factory=list)
+    action: Action = "continue"
+    reason: str | None = None
+    first_token_s: float | None = None
+
+
+ItemSink = Callable[[Speak], Awaitable[None]]
+ToolReplyMode = Literal["say", "llm"]
+
+
+class ReplyRunner:
+    def __init__(
+        self,
+        chat: ChatModel,
+        tools: Sequence[ToolSchema],
+        execute_tool: ExecuteTool,
+        *,
+        max_tool_rounds: int = 3,
+        tool_reply_mode: ToolReplyMode = "say",
+    ) -> None:
+        self._chat = chat
+        self._tools = tools
+        self._execute_tool = execute_tool
+        self._max_tool_rounds = max_tool_rounds
+        self._tool_reply_mode = tool_reply_mode
+
+    async def run(
+        self,
+        messages: Sequence[Message],
+        speak: ItemSink,
+        *,
+        session_key: str,
+        result: ReplyResult | None = None,
+    ) -> ReplyResult:
+        """Run to the end of the reply. ``result`` is filled as tools run, so a caller that
+        cancels the reply (barge-in) still knows which tools already executed."""
+        result = result if result is not None else ReplyResult()
+        working: list[Message] = list(messages)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for _round in range(self._max_tool_rounds + 1):
+            calls = await self._stream_round(working, speak, session_key, result, started)
+            if not calls:
+                return result
+            request_message = _assistant_tool_calls(calls)
+            working.append(request_message)
+            result.tool_messages.append(request_message)
+            for call in calls:
+                # A tool that started must finish and be recorded even if the caller
+                # interrupts: its side effect (a payment) happens either way.
+                await asyncio.shield(self._run_tool(call, working, result))
+            if result.action != "continue" or self._tool_reply_mode == "say":
+                # Speak what code decided (read-backs, refusals, balances) verbatim: a small
+                # model paraphrasing numbers is how wrong amounts reach callers.
+                for outcome in result.outcomes[-len(calls) :]:
+                    line = outcome.speak or outcome.say
+                    if line:
+                        await speak(Speak(line))
+                return result
+        return result
+
+    async def _run_tool(
+        self, call: ToolCallRequest, working: list[Message], result: ReplyResult
+    ) -> None:
+        outcome = await self._execute_tool(call)
+        result.outcomes.append(outcome)
+        tool_message = outcome.message()
+        working.append(tool_message)
+        result.tool_messages.append(tool_message)
+        if outcome.action != "continue" and result.action == "continue":
+            result.action, result.reason = outcome.action, outcome.reason
+
+    async def _stream_round(
+        self,
+        working: Sequence[Message],
+        speak: ItemSink,
+        session_key: str,
+        result: ReplyResult,
+        started: float,
+    ) -> list[ToolCallRequest]:
+        chunker = ClauseChunker()
+        calls: list[ToolCallRequest] = []
+        loop = asyncio.get_running_loop()
+        stream = self._chat.stream(working, self._tools, session_key=session_key)
+        async with aclosing(stream) as events:  # type: ignore[type-var]
+            async for event in events:
+                if result.first_token_s is None:
+                    result.first_token_s = loop.time() - started
+                if isinstance(event, TextDelta):
+                    for clause in chunker.feed(event.text):
+                        await speak(Speak(clause))
+                elif isinstance(event, ToolCallRequest):
+                    calls.append(event)
+        rest = chunker.flush()
+        if rest.strip():
+            await speak(Speak(rest))
+        return calls
+
+
+def _assistant_tool_calls(calls: Sequence[ToolCallRequest]) -> dict[str, Any]:
+    return {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
+            }
+            for call in calls
+        ],
+    }

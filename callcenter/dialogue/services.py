@@ -1,0 +1,47 @@
+"""What a call session needs from the process: engines, store, tools, call control.
+
+Built once by the runtime and shared by every call; the session never imports the web
+app, the telephony endpoint or the process runtime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from callcenter.asr.base import Transcriber
+from callcenter.dialogue.reply import ToolReplyMode
+from callcenter.dialogue.voice import PhraseCache
+from callcenter.llm.base import ChatModel, ToolCallRequest
+from callcenter.settings import Settings
+from callcenter.store.recorder import CallRecorder
+from callcenter.telephony.ports import StreamContext
+from callcenter.tools.base import ToolOutcome
+from callcenter.tools.context import CallContext
+from callcenter.tts.base import Synthesizer
+
+
+class ToolBox(Protocol):
+    def schemas(self) -> Sequence[dict[str, Any]]: ...
+
+    async def execute(
+        self, ctx: CallContext, request: ToolCallRequest, *, turn_seq: int | None
+    ) -> ToolOutcome: ...
+
+
+@dataclass
+class SessionServices:
+    settings: Settings
+    transcriber: Transcriber
+    chat: ChatModel
+    synthesizer: Synthesizer
+    phrases: PhraseCache
+    recorder: CallRecorder
+    tools: ToolBox
+    # Hand the live call to a human (handoff row, summary job, Twilio redirect).
+    transfer: Callable[[StreamContext, CallContext, str], Awaitable[None]]
+    hang_up: Callable[[StreamContext], Awaitable[None]]
+    observe_latency: Callable[[float], None] = lambda _s: None
+    on_call_ended: Callable[[str], None] = lambda _call_id: None
+    tool_reply_mode: ToolReplyMode = "say"

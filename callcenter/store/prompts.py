@@ -1,0 +1,97 @@
+"""Versioned prompts: seeded from prompts/ as version 1, then edited as drafts and published."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from callcenter.store.models import PromptVersion, VersionStatus
+
+DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+PROMPT_FILES = {
+    "system": "system.txt",
+    "greeting": "greeting.txt",
+    "reprompt": "reprompt.txt",
+    "goodbye": "goodbye.txt",
+    "silence_goodbye": "silence_goodbye.txt",
+    "handoff_line": "handoff_line.txt",
+    "handoff_summary": "handoff_summary.txt",
+    "variables": "variables.json",
+}
+
+
+def default_prompt_bodies(directory: Path = DEFAULT_PROMPTS_DIR) -> dict[str, str]:
+    return {
+        name: (directory / filename).read_text(encoding="utf-8").strip()
+        for name, filename in PROMPT_FILES.items()
+    }
+
+
+def seed_default_prompts(session: Session, directory: Path = DEFAULT_PROMPTS_DIR) -> int:
+    """Publish version 1 of every prompt that has no version yet. Returns how many."""
+    existing = set(session.scalars(select(PromptVersion.name).distinct()))
+    added = 0
+    now = datetime.now(UTC)
+    for name, body in default_prompt_bodies(directory).items():
+        if name in existing:
+            continue
+        session.add(
+            PromptVersion(
+                name=name, version=1, body=body, status=VersionStatus.published, published_at=now
+            )
+        )
+        added += 1
+    session.flush()
+    return added
+
+
+def published_prompts(session: Session) -> dict[str, PromptVersion]:
+    rows = session.scalars(
+        select(PromptVersion).where(PromptVersion.status == VersionStatus.published)
+    )
+    return {row.name: row for row in rows}
+
+
+def list_versions(session: Session, name: str) -> list[PromptVersion]:
+    return list(
+        session.scalars(
+            select(PromptVersion)
+            .where(PromptVersion.name == name)
+            .order_by(PromptVersion.version.desc())
+        )
+    )
+
+
+def create_draft(session: Session, name: str, body: str, user_id: int | None) -> PromptVersion:
+    latest = session.scalar(
+        select(func.max(PromptVersion.version)).where(PromptVersion.name == name)
+    )
+    draft = PromptVersion(
+        name=name,
+        version=(latest or 0) + 1,
+        body=body,
+        status=VersionStatus.draft,
+        created_by=user_id,
+    )
+    session.add(draft)
+    session.flush()
+    return draft
+
+
+def publish(session: Session, version_id: int) -> PromptVersion:
+    """Make one version the published one; the previously published is archived."""
+    row = session.get(PromptVersion, version_id)
+    if row is None:
+        raise LookupError(f"prompt version {version_id} does not exist")
+    session.execute(
+        update(PromptVersion)
+        .where(PromptVersion.name == row.name, PromptVersion.status == VersionStatus.published)
+        .values(status=VersionStatus.archived)
+    )
+    row.status = VersionStatus.published
+    row.published_at = datetime.now(UTC)
+    session.flush()
+    return row

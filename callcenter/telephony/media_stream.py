@@ -1,0 +1,305 @@
+"""``/twilio/media``: the Twilio Media Stream WebSocket, from upgrade to ``stop``.
+
+Order of business:
+
+1. The upgrade must carry a valid ``x-twilio-signature`` over ``settings.public_ws_url``.
+   We accept first and then close with 1008: a close before accept makes uvicorn answer
+   the handshake with a bare HTTP 403, which tells the peer less. (Tested both ways.)
+2. ``start`` must carry our stream token in ``customParameters`` (else 1008); then the
+   runtime's ``handler_factory`` builds the call session's handler.
+3. Frames are dispatched in order through an inbox drained by one worker task, so a
+   slow handler never stops us reading the socket. Media beyond ``MAX_PENDING_MEDIA``
+   is dropped (counted) instead of backing the socket up.
+4. Anything malformed is logged with the call id, counted and skipped; the call goes on.
+5. At the end the handler gets ``on_stop`` and the store gets the call's status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import anyio
+from starlette.websockets import WebSocket, WebSocketState
+
+from callcenter.store import calls as call_store
+from callcenter.store.db import transaction
+from callcenter.store.models import Call, CallStatus
+from callcenter.telephony.media_protocol import (
+    Connected,
+    Dtmf,
+    InboundEvent,
+    Mark,
+    Media,
+    ProtocolError,
+    ProtocolErrorReason,
+    Start,
+    Stop,
+    parse_inbound,
+)
+from callcenter.telephony.ports import MediaStreamHandler, StopReason, StreamContext
+from callcenter.telephony.signatures import (
+    SIGNATURE_HEADER,
+    StreamTokenError,
+    validate_stream_upgrade,
+    verify_stream_token,
+)
+from callcenter.telephony.stream_output import StreamSender
+
+if TYPE_CHECKING:
+    from callcenter.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+POLICY_VIOLATION = 1008
+INTERNAL_ERROR = 1011
+MAX_PENDING_MEDIA = 250  # 5 s of 20 ms frames waiting for a slow handler
+STOP_TIMEOUT_S = 10.0  # how long a handler may take to wind down after stop
+_LOG_FIRST_N, _LOG_EVERY = 20, 500  # malformed-frame log rate limit per stream
+
+
+@dataclass(frozen=True)
+class _StopItem:
+    reason: StopReason
+
+
+_Item = Media | Dtmf | Mark | _StopItem
+
+
+async def media_stream_endpoint(websocket: WebSocket) -> None:
+    runtime: Runtime = websocket.app.state.runtime
+    await websocket.accept()
+    if not validate_stream_upgrade(runtime.settings, websocket.headers.get(SIGNATURE_HEADER)):
+        runtime.metrics.rejected_streams.labels("signature").inc()
+        log.warning("media stream rejected: bad or missing %s", SIGNATURE_HEADER)
+        await websocket.close(code=POLICY_VIOLATION, reason="invalid signature")
+        return
+    await MediaStreamConnection(websocket, runtime).run()
+
+
+class MediaStreamConnection:
+    def __init__(self, websocket: WebSocket, runtime: Runtime) -> None:
+        self.ws = websocket
+        self.runtime = runtime
+        self.context: StreamContext | None = None
+        self.handler: MediaStreamHandler | None = None
+        self.sender: StreamSender | None = None
+        self._inbox: asyncio.Queue[_Item] = asyncio.Queue()
+        self._media_pending = 0
+        self._tasks: list[asyncio.Task[None]] = []
+        self._malformed = 0
+        self._got_stop = False
+        self._rejected = False
+
+    @property
+    def call_label(self) -> str:
+        return self.context.call_id if self.context else "-"
+
+    # --- reading ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            while not self._got_stop and not self._rejected:
+                message = await self.ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                text = message.get("text")
+                if text is None:
+                    self._skip(ProtocolErrorReason.binary_frame, "binary frame")
+                    continue
+                try:
+                    event = parse_inbound(text)
+                except ProtocolError as error:
+                    self._skip(error.reason, error.detail)
+                    continue
+                await self._dispatch(event)
+        finally:
+            await self._finish()
+
+    def _skip(self, reason: ProtocolErrorReason, detail: str) -> None:
+        self._malformed += 1
+        self.runtime.metrics.malformed_frames.labels(reason.value).inc()
+        if self._malformed <= _LOG_FIRST_N or self._malformed % _LOG_EVERY == 0:
+            log.warning(
+                "call %s: skipped frame #%d (%s: %s)",
+                self.call_label, self._malformed, reason.value, detail[:200],
+            )
+
+    async def _dispatch(self, event: InboundEvent) -> None:
+        if isinstance(event, Connected):
+            return
+        if isinstance(event, Start):
+            if self.context is not None:
+                self._skip(ProtocolErrorReason.duplicate_start, event.stream_sid)
+            else:
+                await self._start(event)
+            return
+        if self.context is None:
+            self._skip(ProtocolErrorReason.before_start, type(event).__name__)
+            return
+        if event.stream_sid != self.context.stream_sid:
+            self._skip(ProtocolErrorReason.wrong_stream, event.stream_sid[:64])
+            return
+        if isinstance(event, Stop):
+            self._got_stop = True
+        elif isinstance(event, Media):
+            if event.track not in ("inbound", "inbound_track"):
+                return  # both_tracks streams also echo our own audio; the session wants the caller
+            if self._media_pending >= MAX_PENDING_MEDIA:
+                self.runtime.metrics.dropped_media_frames.inc()
+                return
+            self._media_pending += 1
+            self._inbox.put_nowait(event)
+        else:
+            self._inbox.put_nowait(event)
+
+    # --- start --------------------------------------------------------------------------
+
+    async def _start(self, start: Start) -> None:
+        settings = self.runtime.settings
+        call_id = start.custom_parameters.get("call_id", "")
+        token = start.custom_parameters.get("token", "")
+        try:
+            verify_stream_token(settings.secret_key, token, call_id, start.call_sid)
+        except StreamTokenError as error:
+            await self._reject(error.reason)
+            return
+        self.context = StreamContext(
+            call_id=call_id,
+            call_sid=start.call_sid,
+            stream_sid=start.stream_sid,
+            account_sid=start.account_sid,
+            custom_parameters=dict(start.custom_parameters),
+        )
+        self.runtime.live_calls += 1
+        self.runtime.metrics.live_calls.inc()
+        await self._store(self._record_start)
+        self.sender = StreamSender(start.stream_sid, self.ws.send_text, self._dropped_marks)
+        self._tasks.append(asyncio.create_task(self.sender.run(), name=f"ws-writer-{call_id}"))
+        try:
+            self.handler = await self.runtime.handler_factory(self.context, self.sender)
+        except Exception:
+            # No session means no agent: close so Twilio runs <Connect action> (a human).
+            log.exception("call %s: handler factory failed", call_id)
+            self._rejected = True
+            await self._close(INTERNAL_ERROR, "session unavailable")
+            return
+        self._tasks.append(asyncio.create_task(self._work(), name=f"ws-handler-{call_id}"))
+        log.info("call %s: stream %s started", call_id, start.stream_sid)
+
+    async def _reject(self, reason: str) -> None:
+        self._rejected = True
+        self.runtime.metrics.rejected_streams.labels(f"token_{reason}").inc()
+        log.warning("media stream rejected: stream token %s", reason)
+        await self._close(POLICY_VIOLATION, "invalid stream token")
+
+    def _dropped_marks(self, names: list[str]) -> None:
+        # Marks still in our queue at `clear` never reached Twilio; echo them like it would.
+        for name in names:
+            if self.context is not None:
+                self._inbox.put_nowait(Mark(self.context.stream_sid, name))
+
+    # --- the handler's worker -----------------------------------------------------------
+
+    async def _work(self) -> None:
+        handler = self.handler
+        assert handler is not None
+        while True:
+            item = await self._inbox.get()
+            try:
+                if isinstance(item, Media):
+                    self._media_pending -= 1
+                    await handler.on_media(item.payload, item.timestamp_ms)
+                elif isinstance(item, Dtmf):
+                    await handler.on_dtmf(item.digit)
+                elif isinstance(item, Mark):
+                    await handler.on_mark(item.name)
+                else:
+                    await handler.on_stop(item.reason)
+                    return
+            except Exception:
+                self.runtime.metrics.handler_errors.inc()
+                log.exception("call %s: handler failed on %s", self.call_label, type(item).__name__)
+                if isinstance(item, _StopItem):
+                    return
+
+    # --- the end ------------------------------------------------------------------------
+
+    def _stop_reason(self) -> StopReason:
+        assert self.context is not None
+        control = self.runtime.call_control_if_created
+        if control is not None and control.was_redirected(self.context.call_sid):
+            return "transfer"
+        return "hangup" if self._got_stop else "disconnected"
+
+    async def _finish(self) -> None:
+        if self.context is None:
+            await self._close(1000, "")
+            return
+        reason = self._stop_reason()
+        self._inbox.put_nowait(_StopItem(reason))
+        worker = self._tasks[1] if len(self._tasks) > 1 else None
+        if worker is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(worker), STOP_TIMEOUT_S)
+            except TimeoutError:
+                log.warning("call %s: handler still busy %ss after stop", self.call_label,
+                            STOP_TIMEOUT_S)
+                worker.cancel()
+        if self.sender is not None:
+            self.sender.close(drain=not self._got_stop)
+            await asyncio.wait([self._tasks[0]], timeout=2.0)
+        for task in self._tasks:
+            task.cancel()
+        await self._close(1000, "")
+        self.runtime.live_calls -= 1
+        self.runtime.metrics.live_calls.dec()
+        await self._store(lambda: self._record_end(reason))
+        log.info("call %s: stream ended (%s)", self.call_label, reason)
+
+    async def _close(self, code: int, reason: str) -> None:
+        if self.ws.application_state == WebSocketState.CONNECTED:
+            try:
+                await self.ws.close(code=code, reason=reason)
+            except Exception:  # already gone; nothing to tell the peer
+                log.debug("close after disconnect", exc_info=True)
+
+    # --- the store (best effort: a database outage must not drop the caller) -----------
+
+    async def _store(self, fn: Callable[[], None]) -> None:
+        try:
+            await anyio.to_thread.run_sync(fn)
+        except Exception:
+            log.exception("call %s: could not record stream state", self.call_label)
+
+    def _record_start(self) -> None:
+        assert self.context is not None
+        with transaction(self.runtime.session_factory) as session:
+            call = session.get(Call, self.context.call_id)
+            if call is None:
+                log.warning("call %s: not in the store", self.context.call_id)
+                return
+            call.stream_sid = self.context.stream_sid
+            call.server_id = self.runtime.server_id
+            call.status = CallStatus.in_progress
+            call_store.add_event(
+                session, call_id=call.id, kind="stream_started",
+                payload={"stream_sid": self.context.stream_sid},
+            )
+
+    def _record_end(self, reason: StopReason) -> None:
+        assert self.context is not None
+        status = CallStatus.transferred if reason == "transfer" else CallStatus.completed
+        with transaction(self.runtime.session_factory) as session:
+            call = session.get(Call, self.context.call_id)
+            if call is None:
+                return
+            if call.status != CallStatus.transferred:
+                call_store.set_call_status(session, call.id, status, end_reason=reason)
+            call_store.add_event(
+                session, call_id=call.id, kind="stream_stopped",
+                payload={"reason": reason, "malformed_frames": self._malformed},
+            )

@@ -1,0 +1,65 @@
+"""The boundary between the Twilio edge and the call session.
+
+The edge (``media_stream.py``) owns the WebSocket; the session owns the conversation.
+They meet only here: the edge gives the session a :class:`StreamContext` and a
+:class:`StreamOutput`, and calls the :class:`MediaStreamHandler` the session returns.
+Neither side imports the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+StopReason = Literal["hangup", "transfer", "disconnected"]
+
+
+@dataclass(frozen=True)
+class StreamContext:
+    """Who is on the line, known once Twilio's ``start`` has been verified."""
+
+    call_id: str  # our calls.id
+    call_sid: str  # Twilio CallSid (for REST: transfer, hang-up)
+    stream_sid: str
+    account_sid: str
+    custom_parameters: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+
+class StreamOutput(Protocol):
+    """How the session talks to Twilio. All calls are cheap: they enqueue, never block.
+
+    Messages leave in the order the calls were made, through one writer.
+    """
+
+    async def send_audio(self, ulaw: bytes) -> None:
+        """8 kHz μ-law, any length. The edge re-chunks into messages of >= 40 ms."""
+
+    async def send_mark(self, name: str) -> None:
+        """Twilio echoes ``name`` once all audio sent before it has played (or on clear)."""
+
+    async def clear(self) -> None:
+        """Drop all audio not yet played (ours and Twilio's buffer); pending marks echo."""
+
+
+class MediaStreamHandler(Protocol):
+    """What the session implements. Calls arrive in stream order, one at a time.
+
+    A slow handler delays only its own queue: the edge keeps reading the socket and
+    drops media (counted) rather than letting Twilio's side back up.
+    """
+
+    async def on_media(self, ulaw: bytes, timestamp_ms: int) -> None:
+        """One inbound frame (normally 20 ms = 160 bytes); timestamp from stream start."""
+
+    async def on_dtmf(self, digit: str) -> None: ...
+
+    async def on_mark(self, name: str) -> None:
+        """A mark we sent came back: played, or dropped by a clear (see playout.py)."""
+
+    async def on_stop(self, reason: StopReason) -> None:
+        """Last call: "hangup" (caller/Twilio ended), "transfer" (we redirected the call),
+        "disconnected" (the socket went away without ``stop``)."""
+
+
+HandlerFactory = Callable[[StreamContext, StreamOutput], Awaitable[MediaStreamHandler]]

@@ -1,0 +1,55 @@
+"""Scrub caller secrets from what is stored: tool arguments and results in the audit log.
+
+Three nets, because the model puts secrets where it likes: (1) fields whose name says
+secret (pin, date_of_birth, card_number, ...) are replaced whole; (2) any 13-19 digit
+run that looks like a card number keeps only its last four digits; (3) the exact
+secrets seen in this call are scrubbed from every other string.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+REDACTED = "[redacted]"
+SECRET_KEYS = frozenset(
+    [
+        "pin", "passcode", "password", "secret", "date_of_birth", "dob", "birth_date",
+        "birthdate", "card_number", "cardnumber", "pan", "cvv", "cvc", "security_code",
+        "ssn", "social_security_number",
+    ]
+)  # fmt: skip
+_CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+
+
+def _mask_card(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group(0))
+    return f"[card ending {digits[-4:]}]"
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    text = _CARD.sub(_mask_card, text)
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if len(secret) >= 3:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def redact(value: Any, secrets: Iterable[str] = ()) -> Any:
+    """A deep copy of ``value`` with secrets replaced (dicts, lists, strings)."""
+    known = tuple(secrets)
+    if isinstance(value, Mapping):
+        return {
+            str(key): (
+                REDACTED
+                if str(key).lower() in SECRET_KEYS and value[key] not in (None, "")
+                else redact(value[key], known)
+            )
+            for key in value
+        }
+    if isinstance(value, list | tuple):
+        return [redact(item, known) for item in value]
+    if isinstance(value, str):
+        return redact_text(value, known)
+    return value
