@@ -54,17 +54,26 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     settings = settings or get_settings()
     runtime = runtime or Runtime(settings)
 
+    from callcenter.web import web_middleware, web_routes
+    from callcenter.web.auth import LoginThrottle
+    from callcenter.web.feed import HandoffFeed
+
+    feed = HandoffFeed(runtime.session_factory)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await runtime.start()
         try:
             yield
         finally:
+            await feed.close()
             await runtime.stop()
 
     from callcenter.telephony.routes import telephony_routes
 
-    routes = base_routes() + telephony_routes()
-    app = Starlette(routes=routes, lifespan=lifespan)
+    routes = base_routes() + telephony_routes() + web_routes()
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=web_middleware(settings))
     app.state.runtime = runtime
+    app.state.handoff_feed = feed
+    app.state.login_throttle = LoginThrottle(settings.login_max_failures, settings.login_window_s)
     return app

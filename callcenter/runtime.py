@@ -8,6 +8,7 @@ import socket
 import uuid
 from typing import TYPE_CHECKING
 
+import anyio
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -58,7 +59,28 @@ class Runtime:
         return self._call_control
 
     async def start(self) -> None:
+        await anyio.to_thread.run_sync(self._seed_prompts)
         log.info("runtime started", extra={"server_id": self.server_id})
+
+    def _seed_prompts(self) -> None:
+        """Publish the shipped prompts as version 1 where the store has none yet."""
+        from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+        from callcenter.store.db import transaction
+        from callcenter.store.prompts import seed_default_prompts
+
+        try:
+            with transaction(self.session_factory) as session:
+                added = seed_default_prompts(session)
+        except IntegrityError:
+            return  # another worker seeded them at the same moment
+        except (OperationalError, ProgrammingError) as error:
+            # Not migrated yet, or the database is down: serve anyway (calls fall back
+            # to the shipped prompts); `callcenter db upgrade` then a restart seeds them.
+            log.warning("could not seed default prompts: %s", str(error).splitlines()[0])
+            return
+        if added:
+            log.info("seeded %d default prompt(s)", added)
 
     async def stop(self) -> None:
         self.accepting_calls = False

@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     stream_token_ttl_s: int = Field(default=120, ge=5)
     # Bearer token for the JSON API (POST /api/calls). Empty = the API is disabled.
     api_token: str = ""
+    # Consoles (/agent, /admin) and /api/v1: signed session cookie lifetime, and the
+    # login throttle (failures per username + client IP within the window -> 429).
+    session_max_age_s: int = Field(default=12 * 3600, ge=60)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_s: int = Field(default=300, ge=1)
+    # Fernet key for the secret headers of admin-defined HTTP tools. Empty = derived
+    # from secret_key (then changing secret_key makes stored header secrets unreadable).
+    tool_secrets_key: str = ""
 
     # --- engines --------------------------------------------------------------------
     # Empty = the embedded llama.cpp engine; otherwise an OpenAI-compatible server (vLLM).

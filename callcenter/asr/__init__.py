@@ -1,1 +1,34 @@
-"""asr."""
+"""Speech to text: the Transcriber protocol, the Whisper engine and cross-call batching."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from callcenter.asr.base import ASR_RATE, HINT_DIGITS, Transcriber, Transcript
+
+if TYPE_CHECKING:
+    from callcenter.asr.batcher import BatchingTranscriber
+    from callcenter.settings import Settings
+
+__all__ = ["ASR_RATE", "HINT_DIGITS", "Transcriber", "Transcript", "make_transcriber"]
+
+
+def make_transcriber(settings: Settings) -> BatchingTranscriber:
+    """The process-wide transcriber: the Whisper engine behind the cross-call batcher.
+
+    Loading the model takes a few seconds; call this once at start-up (app lifespan).
+    """
+    # Imported here so that importing callcenter.asr stays cheap (no CTranslate2 load).
+    from callcenter.asr.batcher import BatchingTranscriber
+    from callcenter.asr.faster_whisper import WhisperEngine
+
+    engine = WhisperEngine(
+        settings.asr_model,
+        device=settings.asr_device,
+        compute_type=settings.asr_compute_type,
+        min_window_s=settings.asr_window_s,
+        intra_threads=settings.asr_threads,
+    )
+    return BatchingTranscriber(
+        engine, max_batch_size=settings.asr_batch_size, max_wait_ms=settings.asr_batch_wait_ms
+    )

@@ -8,6 +8,9 @@ from typing import Protocol
 import numpy as np
 
 ASR_RATE = 16000
+# Pass as ``hint=`` when the dialogue expects digits (account number, PIN): the engine
+# then decodes with a number-only vocabulary.
+HINT_DIGITS = "digits"
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,13 @@ from faster_whisper.tokenizer import Tokenizer
 
 from callcenter.asr.numbers import DIGIT_WORDS, REPEATS, SCALES, TEENS, TENS
 
-# Primes the decoder for digits read one by one (Whisper's prompt = previous text).
-DIGIT_PROMPT = "Account number: 4, 0, 7, 1. PIN: 9 2 3 5 8 6."
-
-_NUMBER_WORDS = (
-    set(DIGIT_WORDS) | set(TEENS) | set(TENS) | set(REPEATS) | set(SCALES)
-) - {"o", "nil", "null", "naught", "nought"}
+_NUMBER_WORDS = (set(DIGIT_WORDS) | set(TEENS) | set(TENS) | set(REPEATS) | set(SCALES)) - {
+    "o",
+    "nil",
+    "null",
+    "naught",
+    "nought",
+}
 _DIGITS = re.compile(r"^\d+$")
 _PUNCT = re.compile(r"^[\s,.\-]*$")
 

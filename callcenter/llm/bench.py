@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from callcenter.llm.base import Message, StreamEnd, TextDelta, ToolCallRequest
+from callcenter.llm.base import StreamEnd, TextDelta, ToolCallRequest
 from callcenter.llm.llama_cpp import LlamaCppChatModel
 from callcenter.llm.model_files import embedded_model_path
 from callcenter.settings import load_settings
@@ -39,7 +39,11 @@ def _tool(name: str, description: str, properties: dict[str, Any]) -> dict[str, 
         "function": {
             "name": name,
             "description": description,
-            "parameters": {"type": "object", "properties": properties, "required": list(properties)},
+            "parameters": {
+                "type": "object",
+                "properties": properties,
+                "required": list(properties),
+            },
         },
     }
 
@@ -98,7 +102,11 @@ async def _turn(
     message: dict[str, Any] = {"role": "assistant", "content": text}
     if calls:
         message["tool_calls"] = [
-            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.raw_arguments}}
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": c.raw_arguments},
+            }
             for c in calls
         ]
     history.append(message)
@@ -112,8 +120,12 @@ def _summary(ends: Sequence[StreamEnd]) -> dict[str, float]:
     rates = [end.timings["tokens_per_s"] for end in ends if "tokens_per_s" in end.timings]
     reused = [end.timings.get("reused_tokens", 0.0) for end in ends]
     prompt = [float(end.prompt_tokens or 0) for end in ends]
+    saves = [end.timings["state_save_s"] for end in ends if "state_save_s" in end.timings]
+    loads = [end.timings["state_load_s"] for end in ends if "state_load_s" in end.timings]
     return {
         "turns": len(ends),
+        "state_save_median_s": statistics.median(saves) if saves else 0.0,
+        "state_load_median_s": statistics.median(loads) if loads else 0.0,
         "ttft_median_s": statistics.median(ttft) if ttft else float("nan"),
         "ttft_max_s": max(ttft) if ttft else float("nan"),
         "tokens_per_s_median": statistics.median(rates) if rates else float("nan"),
@@ -150,7 +162,7 @@ async def run(threads: int, max_tokens: int) -> dict[str, Any]:
         max_tokens=max_tokens,
     )
     results: dict[str, Any] = {"threads": threads or "all", "max_tokens": max_tokens}
-    first: list[Message] = [SYSTEM, {"role": "user", "content": CONVERSATIONS["A"][0]}]
+    first: list[dict[str, Any]] = [SYSTEM, {"role": "user", "content": CONVERSATIONS["A"][0]}]
     model.reset()
     results["first_turn_cold"] = _summary([await _turn(model, list(first), "cold")])
     model.reset()

@@ -192,12 +192,11 @@ class HermesStreamParser:
             return True
         indent = len(buffer) - len(buffer.lstrip())
         if self._mode is _Mode.BARE_JSON:
-            end = _json_object_end(buffer[indent:])
-            if end is None:
+            closed = _json_object_end(buffer[indent:])
+            if closed is None:
                 return False
-            end += indent
-            self._buffer = buffer[end:]
-            self._call_or_text(buffer[:end], events)
+            self._buffer = buffer[indent + closed :]
+            self._call_or_text(buffer[: indent + closed], events)
             return True
         if self._mode is _Mode.BARE_FENCE:
             end = buffer.find("```", indent + 3)

@@ -160,7 +160,7 @@ class LlamaCppChatModel:
     def _tokens(self, text: str) -> list[int]:
         return list(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
-    def _prompt_tokens(self, messages: Sequence[Message], tools: Sequence[ToolSchema]) -> list[int]:
+    def prompt_tokens(self, messages: Sequence[Message], tools: Sequence[ToolSchema]) -> list[int]:
         """The prompt, dropping the oldest whole turns if it would not leave room to answer."""
         budget = self.n_ctx - self.max_tokens
         messages = list(messages)
@@ -262,7 +262,7 @@ class LlamaCppChatModel:
         try:
             if cancel.is_set():
                 return
-            self._generate(self._prompt_tokens(messages, tools), session_key, cancel, emit)
+            self._generate(self.prompt_tokens(messages, tools), session_key, cancel, emit)
         except BaseException as error:  # handed to the consumer, raised there
             emit(_Failed(error))
 
@@ -295,7 +295,9 @@ class LlamaCppChatModel:
             except RuntimeError:  # the consumer's loop is gone; stop generating
                 cancel.set()
 
-        future = self._worker.submit(self._job, list(messages), list(tools), session_key, cancel, emit)
+        future = self._worker.submit(
+            self._job, list(messages), list(tools), session_key, cancel, emit
+        )
         parser = HermesStreamParser()
         try:
             while True:

@@ -152,11 +152,11 @@ def ensure_model_file(
     target = Path(cache_dir) / "models" / artifact.filename
     if _is_verified(target, artifact):
         return target
-    if target.is_file() and target.stat().st_size == artifact.size:
-        # Present but never verified here (copied in, or an older cache): hash it once.
-        if _sha256_of(target) == artifact.sha256:
-            _write_marker(target, artifact)
-            return target
+    # Present but never verified here (copied in, or an older cache): hash it once.
+    present = target.is_file() and target.stat().st_size == artifact.size
+    if present and _sha256_of(target) == artifact.sha256:
+        _write_marker(target, artifact)
+        return target
     return assemble(parts if parts is not None else chunk_paths(artifact), target, artifact)
 
 

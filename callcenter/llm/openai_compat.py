@@ -74,10 +74,9 @@ class ToolCallAssembler:
             function = fragment.function
             if function is None:
                 continue
-            if function.name:
-                # Some servers repeat the name in every fragment; others split it.
-                if call.name != function.name:
-                    call.name += function.name
+            # Some servers repeat the name in every fragment; others split it.
+            if function.name and call.name != function.name:
+                call.name += function.name
             if function.arguments:
                 call.arguments.append(function.arguments)
 
@@ -112,7 +111,7 @@ class OpenAICompatChatModel:
         self._client = AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or "EMPTY",
-            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
+            timeout=openai.Timeout(timeout_s, connect=connect_timeout_s),
             max_retries=max_retries,
         )
         # A server started without --tool-call-parser returns the model's raw
@@ -157,6 +156,8 @@ class OpenAICompatChatModel:
             async for event in self._events(response, started):
                 yield event
         except (openai.APIError, httpx.HTTPError) as error:
+            # openai >= 2 wraps transport errors met mid-stream in APIError; older
+            # releases let httpx's own errors through.
             raise self._unavailable(error) from error
         finally:
             # Runs on early close too (barge-in): closing the response drops the

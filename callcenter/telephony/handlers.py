@@ -9,13 +9,12 @@ answers each DTMF digit with a mark ``dtmf-<digit>``.
 
 from __future__ import annotations
 
-import audioop
 from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from callcenter.audio.g711 import FRAME_MS, PHONE_RATE, SAMPLE_WIDTH, float_to_ulaw, ulaw_to_pcm16
+from callcenter.audio.g711 import FRAME_MS, PHONE_RATE, float_to_ulaw, ulaw_to_float
 from callcenter.telephony.playout import PlayoutTracker
 from callcenter.telephony.ports import (
     MediaStreamHandler,
@@ -32,7 +31,11 @@ def tone_ulaw(ms: int, freq_hz: float = 440.0, level: float = 0.3) -> bytes:
 
 
 def ulaw_rms(ulaw: bytes) -> int:
-    return int(audioop.rms(ulaw_to_pcm16(ulaw), SAMPLE_WIDTH)) if ulaw else 0
+    """Root-mean-square level on the PCM16 scale (0..32767)."""
+    if not ulaw:
+        return 0
+    samples = ulaw_to_float(ulaw)
+    return int(np.sqrt(np.mean(samples * samples)) * 32768)
 
 
 @dataclass

@@ -111,6 +111,5 @@ class ToolOutcome:
         return {
             "role": "tool",
             "tool_call_id": self.tool_call_id,
-            "name": self.name,
             "content": json.dumps(self.result, default=str),
         }

@@ -13,6 +13,7 @@ _SPECS = (
         description=identity.DESCRIPTION,
         parameters=identity.PARAMETERS,
         handler=identity.verify_identity,
+        extra={"public_arguments": ("account_number",)},
     ),
     ToolSpec(
         name="get_balance",

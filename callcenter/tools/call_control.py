@@ -7,6 +7,7 @@ from typing import Any
 from callcenter.store.models import Call, Callback
 from callcenter.tools import policy
 from callcenter.tools.base import ToolResult, ToolRun
+from callcenter.tools.redaction import redact_text
 from callcenter.tools.spoken import digits_in
 
 MODEL_TRANSFER = "model_transfer"
@@ -66,7 +67,8 @@ def schedule_callback(run: ToolRun) -> ToolResult:
         account_id=ctx.verified.account_id if ctx.verified else None,
         phone=phone,
         requested_for=when,
-        topic=str(run.arguments.get("topic") or ""),
+        # A secret the caller said must not land in the callback queue either.
+        topic=redact_text(str(run.arguments.get("topic") or ""), ctx.secrets_seen),
     )
     run.session.add(row)
     run.session.flush()

@@ -145,6 +145,9 @@ def _confirm_then(
     execute: Callable[[str, int], ToolResult],
 ) -> ToolResult:
     ctx = run.ctx
+    if policy.done_earlier_in_call(ctx, tool, change):
+        # Make a repeat deliberate: the caller hears that it would be the second time.
+        read_back = f"You already asked for this exact change earlier in this call. {read_back}"
     if not run.arguments.get("confirm"):
         return policy.start_read_back(ctx, tool, change, read_back)
     earlier = policy.previous_result(ctx, tool, change)

@@ -9,6 +9,7 @@ session: a failing database or handler becomes an ``error`` outcome.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -28,7 +29,7 @@ from callcenter.store.models import ToolStatus
 from callcenter.tools import policy
 from callcenter.tools.base import ToolOutcome, ToolResult, ToolRun, ToolSpec
 from callcenter.tools.context import CallContext
-from callcenter.tools.redaction import SECRET_KEYS, redact
+from callcenter.tools.redaction import REDACTED, is_secret_key, redact
 from callcenter.tools.registry import ToolSet
 from callcenter.tools.spoken import digits_in
 
@@ -72,6 +73,14 @@ class ToolExecutor:
             started=started,
         )
         spec = self.toolset.get(request.name)
+        if spec is not None and "public_arguments" in spec.extra:
+            # A tool that takes secrets: whatever the model named a field, keep only the
+            # fields known to be harmless ("code": "4321" must not reach the audit log).
+            public = set(spec.extra["public_arguments"])
+            audit = dataclasses.replace(
+                audit,
+                arguments={k: v if k in public else REDACTED for k, v in audit.arguments.items()},
+            )
         if parse_error is not None:
             result, invocation_id = parse_error, self._audit_only(audit, parse_error)
         elif spec is None:
@@ -197,7 +206,7 @@ def _arguments(request: ToolCallRequest) -> tuple[dict[str, Any], ToolResult | N
 
 def _remember_secrets(ctx: CallContext, arguments: Mapping[str, Any]) -> None:
     for key, value in arguments.items():
-        if key.lower() in SECRET_KEYS and isinstance(value, str | int) and str(value).strip():
+        if is_secret_key(key) and isinstance(value, str | int) and str(value).strip():
             ctx.secrets_seen.add(str(value).strip())
             if digits := digits_in(str(value)):
                 ctx.secrets_seen.add(digits)

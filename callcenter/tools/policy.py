@@ -164,6 +164,12 @@ def confirmed_by_caller(ctx: CallContext, tool: str, arguments: dict[str, Any]) 
     return confirmation_key(ctx, tool, arguments, latest.index)
 
 
+def done_earlier_in_call(ctx: CallContext, tool: str, arguments: dict[str, Any]) -> bool:
+    """The same change already ran on this call (for a different yes)."""
+    suffix = ":" + confirmation_key(ctx, tool, arguments, 0).rsplit(":", 1)[1]
+    return any(key.startswith(tool + ":") and key.endswith(suffix) for key in ctx.completed)
+
+
 def previous_result(
     ctx: CallContext, tool: str, arguments: dict[str, Any]
 ) -> dict[str, Any] | None:

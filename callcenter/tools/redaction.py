@@ -1,9 +1,9 @@
 """Scrub caller secrets from what is stored: tool arguments and results in the audit log.
 
 Three nets, because the model puts secrets where it likes: (1) fields whose name says
-secret (pin, date_of_birth, card_number, ...) are replaced whole; (2) any 13-19 digit
-run that looks like a card number keeps only its last four digits; (3) the exact
-secrets seen in this call are scrubbed from every other string.
+secret (pin, date_of_birth, card_number, ...; see :func:`is_secret_key`) are replaced;
+(2) any 13-19 digit run that looks like a card number keeps only its last four digits;
+(3) the exact secrets seen in this call are scrubbed from every other string.
 """
 
 from __future__ import annotations
@@ -13,13 +13,22 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 REDACTED = "[redacted]"
-SECRET_KEYS = frozenset(
-    [
-        "pin", "passcode", "password", "secret", "date_of_birth", "dob", "birth_date",
-        "birthdate", "card_number", "cardnumber", "pan", "cvv", "cvc", "security_code",
-        "ssn", "social_security_number",
-    ]
+# A key is secret when one of its words is one of these ("pin", "pin_code", "userPin",
+# "date_of_birth"); matching words, not substrings, keeps "shipping" readable.
+SECRET_WORDS = frozenset(
+    ["pin", "passcode", "password", "secret", "dob", "birth", "birthdate", "cvv", "cvc",
+     "ssn", "pan", "cardnumber"]
 )  # fmt: skip
+_KEY_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
+def is_secret_key(key: str) -> bool:
+    parts = [part.lower() for part in _KEY_WORD.findall(key)]
+    if any(part in SECRET_WORDS for part in parts):
+        return True
+    return ("card" in parts and "number" in parts) or ("security" in parts and "code" in parts)
+
+
 _CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 
 
@@ -43,7 +52,7 @@ def redact(value: Any, secrets: Iterable[str] = ()) -> Any:
         return {
             str(key): (
                 REDACTED
-                if str(key).lower() in SECRET_KEYS and value[key] not in (None, "")
+                if is_secret_key(str(key)) and value[key] not in (None, "")
                 else redact(value[key], known)
             )
             for key in value

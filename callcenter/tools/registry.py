@@ -25,11 +25,13 @@ from sqlalchemy.orm import Session
 from callcenter.store.models import ToolDefinition, VersionStatus
 from callcenter.tools.base import ToolSpec
 from callcenter.tools.builtin import BUILTIN_TOOLS
+from callcenter.tools.http_tool import http_tool_from_row
 
 log = logging.getLogger(__name__)
 
 # Turns an admin-defined row (kind != "builtin") into a runnable tool.
 ToolFactory = Callable[[ToolDefinition], ToolSpec]
+DEFAULT_FACTORIES: Mapping[str, ToolFactory] = {"http": http_tool_from_row}
 
 
 class ToolSet:
@@ -84,7 +86,7 @@ def load_toolset(
     for row in overrides.values():
         if not row.enabled:
             continue
-        factory = (factories or {}).get(row.kind)
+        factory = (DEFAULT_FACTORIES if factories is None else factories).get(row.kind)
         if factory is None or row.kind == "builtin":
             log.warning("tool %r (kind %r) has no implementation; skipped", row.name, row.kind)
             continue

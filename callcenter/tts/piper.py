@@ -8,7 +8,7 @@ short so the first audio comes quickly.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import aclosing
 from pathlib import Path
 
@@ -74,7 +74,7 @@ class PiperSynthesizer:
             self.chunks_synthesized += 1
             yield AudioChunk(samples=samples, sample_rate=int(chunk.sample_rate))
 
-    async def stream(self, text: str) -> AsyncIterator[AudioChunk]:
+    async def stream(self, text: str) -> AsyncGenerator[AudioChunk, None]:
         if not text.strip():
             return
         # aclosing: an early close must reach the worker now, not at garbage collection.

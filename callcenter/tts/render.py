@@ -6,7 +6,7 @@ simulator and tests use :func:`render_ulaw` / :func:`render_pcm` for whole claus
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
@@ -37,7 +37,7 @@ async def closing(stream: AsyncIterator[T]) -> AsyncIterator[AsyncIterator[T]]:
 
 async def resample_chunks(
     chunks: AsyncIterator[AudioChunk], to_rate: int
-) -> AsyncIterator[np.ndarray]:
+) -> AsyncGenerator[np.ndarray, None]:
     """Float32 samples at ``to_rate``, resampled with one filter state across chunks.
 
     One :class:`StreamResampler` per stream keeps chunk joins click-free; the tail held
@@ -62,7 +62,7 @@ async def resample_chunks(
             yield tail
 
 
-async def to_phone_audio(chunks: AsyncIterator[AudioChunk]) -> AsyncIterator[bytes]:
+async def to_phone_audio(chunks: AsyncIterator[AudioChunk]) -> AsyncGenerator[bytes, None]:
     """8 kHz μ-law bytes for Twilio, chunk by chunk as the synthesizer produces audio.
 
     Closing this iterator early closes ``chunks`` too, which stops synthesis (barge-in).

@@ -11,7 +11,7 @@ The model directory has the layout of the published XTTS-v2 model: ``config.json
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any
@@ -71,7 +71,6 @@ class XttsSynthesizer:
 
     def _conditioning(self, speaker_wav: Path | None, speaker: str) -> tuple[Any, Any]:
         model = self._model
-        config = model.config
         if speaker_wav is not None:
             if not speaker_wav.is_file():
                 raise FileNotFoundError(f"XTTS speaker wav not found: {speaker_wav}")
@@ -116,7 +115,7 @@ class XttsSynthesizer:
         finally:
             stream.close()  # stops the GPT generator when the consumer stops early
 
-    async def stream(self, text: str) -> AsyncIterator[AudioChunk]:
+    async def stream(self, text: str) -> AsyncGenerator[AudioChunk, None]:
         if not text.strip():
             return
         async with aclosing(self._worker.iterate(lambda: self._chunks(text))) as chunks:
@@ -140,7 +139,8 @@ def conditioning_from_wav(model: Any, path: Path) -> tuple[Any, Any]:
     to load without NVIDIA's NPP libraries. librosa (soundfile) decodes WAV/FLAC/OGG/MP3
     without it.
     """
-    import librosa
+    # librosa comes with coqui-tts, so only the XTTS environment has it.
+    import librosa  # type: ignore[import-not-found, unused-ignore]
     import torch
 
     config = model.config

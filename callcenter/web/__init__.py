@@ -1,1 +1,80 @@
-"""web."""
+"""The agent and admin consoles and the JSON API (/agent, /admin, /api/v1, /login)."""
+
+from __future__ import annotations
+
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from callcenter.settings import Settings
+
+SESSION_COOKIE = "callcenter_session"
+# Everything the consoles load comes from this server: no inline script, no CDN.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+
+
+def web_routes() -> list[BaseRoute]:
+    from callcenter.web.account import account_routes
+    from callcenter.web.admin import admin_routes
+    from callcenter.web.agent import agent_routes
+    from callcenter.web.api import api_routes
+    from callcenter.web.openapi import openapi_json
+    from callcenter.web.templating import WEB_DIR
+
+    return [
+        *account_routes(),
+        *agent_routes(),
+        *admin_routes(),
+        *api_routes(),
+        Route("/api/openapi.json", openapi_json),
+        Mount("/static", app=StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
+    ]
+
+
+class SecurityHeaders:
+    """Headers every console response needs (clickjacking, sniffing, script origins)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                for name, value in (
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+                ):
+                    if name not in names:
+                        headers.append((name, value))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def web_middleware(settings: Settings) -> list[Middleware]:
+    return [
+        Middleware(SecurityHeaders),
+        # Signed (itsdangerous), HttpOnly, SameSite=Lax; Secure when served over https.
+        Middleware(
+            SessionMiddleware,
+            secret_key=settings.secret_key,
+            session_cookie=SESSION_COOKIE,
+            max_age=settings.session_max_age_s,
+            same_site="lax",
+            https_only=settings.public_url.startswith("https://"),
+        ),
+    ]

@@ -8,7 +8,10 @@ from hypothesis import strategies as st
 from callcenter.llm.base import TextDelta, ToolCallRequest
 from callcenter.llm.hermes import HermesEvent, HermesStreamParser, parse_tool_call_body
 
-CALL = '<tool_call>\n{"name": "verify_identity", "arguments": {"account_number": "1001", "pin": "4321"}}\n</tool_call>'
+CALL = (
+    '<tool_call>\n{"name": "verify_identity", '
+    '"arguments": {"account_number": "1001", "pin": "4321"}}\n</tool_call>'
+)
 
 
 def run(pieces: list[str]) -> list[HermesEvent]:
@@ -78,7 +81,9 @@ def test_held_back_partial_tag_at_end_is_text() -> None:
 def test_untagged_json_reply_is_a_call() -> None:
     # Qwen 0.5B often drops the tags and answers with the bare JSON object.
     events = run(['{"name": "verify_identity", "arg', 'uments": {"pin": "4321"}}'])
-    assert events == [ToolCallRequest("call_t_1", "verify_identity", {"pin": "4321"}, '{"pin": "4321"}')]
+    assert events == [
+        ToolCallRequest("call_t_1", "verify_identity", {"pin": "4321"}, '{"pin": "4321"}')
+    ]
 
 
 def test_fenced_json_reply_is_a_call() -> None:

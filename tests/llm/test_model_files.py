@@ -69,7 +69,7 @@ def test_verified_file_is_reused_without_the_chunks(tmp_path: Path) -> None:
 
 
 def test_unverified_file_with_right_content_is_hashed_once_and_kept(tmp_path: Path) -> None:
-    parts, artifact = make_chunks(tmp_path / "chunks", [b"abc", b"def"])
+    _, artifact = make_chunks(tmp_path / "chunks", [b"abc", b"def"])
     target = tmp_path / "cache" / "models" / "tiny.gguf"
     target.parent.mkdir(parents=True)
     target.write_bytes(b"abcdef")  # copied in by hand: no marker yet

@@ -63,10 +63,15 @@ async def model(server: ScriptedLLMServer) -> AsyncIterator[OpenAICompatChatMode
 
 
 def user(text: str) -> list[dict[str, str]]:
-    return [{"role": "system", "content": "You are a bank agent."}, {"role": "user", "content": text}]
+    return [
+        {"role": "system", "content": "You are a bank agent."},
+        {"role": "user", "content": text},
+    ]
 
 
-async def collect(model: OpenAICompatChatModel, messages: Sequence[dict[str, object]]) -> list[ChatEvent]:
+async def collect(
+    model: OpenAICompatChatModel, messages: Sequence[dict[str, object]]
+) -> list[ChatEvent]:
     return [event async for event in model.stream(messages, [VERIFY_TOOL], session_key="c1")]
 
 
@@ -133,7 +138,9 @@ async def test_tool_result_turn_and_history_are_sent_as_given(
         {"role": "tool", "tool_call_id": "call_1", "content": json.dumps({"verified": True})},
     ]
     events = await collect(model, history)
-    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Thanks, you are verified."
+    assert (
+        "".join(e.text for e in events if isinstance(e, TextDelta)) == "Thanks, you are verified."
+    )
     assert server.requests[-1].messages == history
 
 
@@ -216,8 +223,7 @@ def test_rule_with_times_gives_way_to_the_next_rule() -> None:
     rules = [Rule(match="hi", reply="first", times=1), Rule(match="hi", reply="again")]
     with ScriptedLLMServer(rules) as running, httpx.Client(base_url=running.base_url) as client:
         replies = [
-            client.post("/chat/completions", json={"messages": user("hi")}).json()
-            for _ in range(2)
+            client.post("/chat/completions", json={"messages": user("hi")}).json() for _ in range(2)
         ]
     assert [r["choices"][0]["message"]["content"] for r in replies] == ["first", "again"]
     assert [r.rule_index for r in running.requests] == [0, 1]

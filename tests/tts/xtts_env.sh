@@ -6,15 +6,17 @@
 # nvidia-* packages) and the main environment must never get torch or nvidia-*.
 # These CUDA builds run fine on CPU. See DESIGN.md §4.
 #
-# Usage (from anywhere):  bash tests/tts/xtts_env.sh
-# Then run the XTTS tests: .venv-xtts/bin/python -m pytest tests/tts/xtts -q
+# Usage (from anywhere):  bash tests/tts/xtts_env.sh          (build or refresh)
+#                         bash tests/tts/xtts_env.sh test     (build, then run the XTTS tests)
 #
-# A marker file holds a hash of the pins; a rerun with the same pins and a complete
-# environment does nothing, so CI reruns are fast. Set PYTHON to choose the interpreter.
+# The environment lives in the user's cache (XTTS_VENV overrides), not in the checkout,
+# so fresh clones and CI runs reuse it. A marker holds a hash of the heavy pins; when it
+# matches, only the project itself is re-installed (seconds). PYTHON picks the interpreter.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-VENV="${XTTS_VENV:-$ROOT/.venv-xtts}"
+VENV="${XTTS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/callcenter/venv-xtts}"
+MODE="${1:-build}"
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 
@@ -26,8 +28,8 @@ TORCH_PINS=("torch==2.11.0" "torchaudio==2.11.0" "torchcodec==0.11.0")
 XTTS_PINS=("coqui-tts==0.28.0" "transformers>=4.57,<4.58" "six")
 TEST_PINS=("pytest>=8" "pytest-asyncio>=0.23" "pytest-timeout>=2.3")
 
-PINS_HASH="$(printf '%s\n' "${TORCH_PINS[@]}" "${XTTS_PINS[@]}" "${TEST_PINS[@]}" \
-  "$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)" | sha256sum | cut -d' ' -f1)"
+PINS_HASH="$(printf '%s\n' "${TORCH_PINS[@]}" "${XTTS_PINS[@]}" "${TEST_PINS[@]}" |
+  sha256sum | cut -d' ' -f1)"
 MARKER="$VENV/.xtts-env-complete"
 
 have_ffmpeg_libs() {
@@ -44,20 +46,23 @@ if ! have_ffmpeg_libs; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq ffmpeg >/dev/null
 fi
 
+PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off)
+
 if [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$PINS_HASH" ] &&
-  "$VENV/bin/python" -c "import torch, torchaudio, TTS.tts.models.xtts, callcenter" 2>/dev/null; then
-  echo "xtts-env: $VENV is complete (pins unchanged); nothing to do"
-  exit 0
+  "$VENV/bin/python" -c "import torch, torchaudio, TTS.tts.models.xtts" 2>/dev/null; then
+  echo "xtts-env: $VENV has the XTTS stack (pins unchanged)"
+else
+  echo "xtts-env: building $VENV (downloads about 5.5 GB the first time)"
+  mkdir -p "$(dirname "$VENV")"
+  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+  "${PIP[@]}" --upgrade pip wheel setuptools >/dev/null
+  "${PIP[@]}" "${TORCH_PINS[@]}"
+  "${PIP[@]}" "${TORCH_PINS[@]}" "${XTTS_PINS[@]}" "${TEST_PINS[@]}"
+  rm -f "$MARKER"
 fi
 
-echo "xtts-env: building $VENV (downloads about 5.5 GB the first time)"
-[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off)
-"${PIP[@]}" --upgrade pip wheel setuptools >/dev/null
-"${PIP[@]}" "${TORCH_PINS[@]}"
-"${PIP[@]}" "${TORCH_PINS[@]}" "${XTTS_PINS[@]}"
-# The project itself (and its main dependencies) so tests import callcenter.* unchanged.
-"${PIP[@]}" "${TORCH_PINS[@]}" -e "$ROOT" "${TEST_PINS[@]}"
+# This checkout (and its main dependencies), so the tests import callcenter.* unchanged.
+"${PIP[@]}" --quiet "${TORCH_PINS[@]}" -e "$ROOT"
 
 # Fail here, not in the tests, if the stack does not import together.
 "$VENV/bin/python" - <<'PY'
@@ -69,3 +74,8 @@ print("xtts-env: torch", torch.__version__, "transformers", transformers.__versi
 PY
 echo "$PINS_HASH" >"$MARKER"
 echo "xtts-env: ready"
+
+if [ "$MODE" = "test" ]; then
+  cd "$ROOT"
+  "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/tts/xtts
+fi

@@ -1,0 +1,77 @@
+"""The process-wide tool service a call session talks to (``SessionServices.tools``).
+
+It holds the current :class:`ToolSet` (built-ins plus published admin definitions),
+reloads it at most every ``refresh_s`` so admin edits go live without a restart, and
+runs tool calls off the event loop through the one :class:`ToolExecutor` path.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from callcenter.llm.base import ToolCallRequest
+from callcenter.settings import Settings
+from callcenter.tools.base import ToolOutcome
+from callcenter.tools.context import CallContext
+from callcenter.tools.executor import ToolExecutor
+from callcenter.tools.registry import ToolFactory, ToolSet, load_toolset
+
+log = logging.getLogger(__name__)
+
+
+class ToolService:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        settings: Settings,
+        *,
+        factories: Mapping[str, ToolFactory] | None = None,
+        refresh_s: float = 60.0,
+    ) -> None:
+        self.session_factory = session_factory
+        self.settings = settings
+        self.factories = factories
+        self.refresh_s = refresh_s
+        self._lock = threading.Lock()
+        self._loaded_at = 0.0
+        self._executor = ToolExecutor(session_factory, load_toolset(), settings)
+
+    @property
+    def toolset(self) -> ToolSet:
+        self._refresh()
+        return self._executor.toolset
+
+    def schemas(self) -> list[dict[str, Any]]:
+        """OpenAI-format schemas for the model (stable between refreshes, which keeps
+        the LLM server's prompt-prefix cache warm)."""
+        return self.toolset.schemas()
+
+    async def execute(
+        self, ctx: CallContext, request: ToolCallRequest, *, turn_seq: int | None = None
+    ) -> ToolOutcome:
+        self._refresh()
+        return await self._executor.aexecute(ctx, request, turn_seq=turn_seq)
+
+    def _refresh(self) -> None:
+        if time.monotonic() - self._loaded_at < self.refresh_s:
+            return
+        with self._lock:
+            if time.monotonic() - self._loaded_at < self.refresh_s:
+                return
+            try:
+                with self.session_factory() as session:
+                    toolset = load_toolset(session, factories=self.factories)
+            except Exception:
+                # Database down: keep the tools we have (defaults at worst); retry later.
+                log.warning(
+                    "could not load tool definitions; keeping the current set", exc_info=True
+                )
+                toolset = self._executor.toolset
+            self._executor = ToolExecutor(self.session_factory, toolset, self.settings)
+            self._loaded_at = time.monotonic()

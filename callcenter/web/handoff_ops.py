@@ -1,0 +1,138 @@
+"""Accepting and resolving handoffs, and their JSON shape, for the console and the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from callcenter.store import audit
+from callcenter.store import handoffs as handoff_store
+from callcenter.store.models import Handoff, Role, Turn, User
+from callcenter.web.errors import Conflict, NotFound
+
+MAX_NOTE = 4000
+
+
+def detail(session: Session, handoff_id: int) -> handoff_store.HandoffDetail:
+    found = handoff_store.detail(session, handoff_id)
+    if found is None:
+        raise NotFound(f"no handoff {handoff_id}")
+    return found
+
+
+def accept(session: Session, actor: User, handoff_id: int) -> Handoff:
+    detail(session, handoff_id)
+    try:
+        handoff = handoff_store.accept(session, handoff_id, actor)
+    except handoff_store.HandoffConflict as error:
+        raise Conflict(str(error)) from None
+    audit.record(
+        session,
+        actor=actor,
+        action="handoff.accept",
+        target_type="handoff",
+        target_id=handoff_id,
+        details={"call_id": handoff.call_id},
+    )
+    return handoff
+
+
+def resolve(session: Session, actor: User, handoff_id: int, note: str) -> Handoff:
+    detail(session, handoff_id)
+    try:
+        handoff = handoff_store.resolve(
+            session, handoff_id, actor, note[:MAX_NOTE], force=actor.role == Role.admin
+        )
+    except handoff_store.HandoffConflict as error:
+        raise Conflict(str(error)) from None
+    audit.record(
+        session,
+        actor=actor,
+        action="handoff.resolve",
+        target_type="handoff",
+        target_id=handoff_id,
+        details={"call_id": handoff.call_id, "note_chars": len(handoff.resolution_note)},
+    )
+    return handoff
+
+
+def heard_parts(turn: Turn) -> tuple[str, str]:
+    """(heard, not heard) of an agent turn. A barge-in cuts the text; what the caller
+    never heard must not be mistaken for something they were told."""
+    if turn.speaker.value != "agent":
+        return turn.text, ""
+    if turn.heard_text is None:
+        return ("", turn.text) if turn.interrupted else (turn.text, "")
+    heard = turn.heard_text
+    if turn.text.startswith(heard):
+        return heard, turn.text[len(heard) :]
+    return heard, turn.text  # not a prefix: show what was heard, and the whole text unheard
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def detail_dict(found: handoff_store.HandoffDetail) -> dict[str, Any]:
+    h, call = found.handoff, found.call
+    turns = []
+    for turn in found.turns:
+        heard, unheard = heard_parts(turn)
+        turns.append(
+            {
+                "seq": turn.seq,
+                "speaker": turn.speaker.value,
+                "text": turn.text,
+                "heard_text": heard,
+                "unheard_text": unheard,
+                "interrupted": turn.interrupted,
+                "source": turn.source,
+                "start_ms": turn.start_ms,
+                "end_ms": turn.end_ms,
+                "asr_confidence": turn.asr_confidence,
+            }
+        )
+    return {
+        "id": h.id,
+        "status": h.status.value,
+        "reason": h.reason,
+        "summary": h.summary or {},
+        "summary_source": h.summary_source,
+        "destination": h.destination,
+        "assigned_to": found.assigned_to,
+        "created_at": _iso(h.created_at),
+        "accepted_at": _iso(h.accepted_at),
+        "resolved_at": _iso(h.resolved_at),
+        "resolution_note": h.resolution_note,
+        "call": {
+            "id": call.id,
+            "call_sid": call.call_sid,
+            "from_number": call.from_number,
+            "to_number": call.to_number,
+            "status": call.status.value,
+            "started_at": _iso(call.started_at),
+            "ended_at": _iso(call.ended_at),
+        },
+        "verified_identity": (
+            {
+                "account_number": found.verified.account_number,
+                "customer_name": found.verified.customer_name,
+            }
+            if found.verified
+            else None
+        ),
+        "transcript": turns,
+        "tool_calls": [
+            {
+                "name": t.name,
+                "status": t.status.value,
+                "arguments": t.arguments,
+                "result": t.result,
+                "duration_ms": t.duration_ms,
+                "turn_seq": t.turn_seq,
+                "created_at": _iso(t.created_at),
+            }
+            for t in found.tools
+        ],
+    }

@@ -1,0 +1,195 @@
+"""The live /twilio/media endpoint: who gets in, and that bad frames never end a call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.orm import Session, sessionmaker
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from callcenter.simulator import wire
+from callcenter.store import calls as call_store
+from callcenter.store.models import CallStatus
+from callcenter.telephony.handlers import EchoAgentFactory, RecordingHandlerFactory
+from callcenter.telephony.rest import CallControl
+from callcenter.telephony.signatures import sign
+from callcenter.testing.twilio_stub import TwilioStub
+from tests.support.live_app import ACCOUNT_SID, AUTH_TOKEN, LiveApp, wait_for
+from tests.telephony.malformed import malformed_messages
+from tests.telephony.stream_client import (
+    answer_call,
+    open_ws,
+    receive_json,
+    start_stream,
+    wait_for_mark,
+)
+
+
+def closed_code(app: LiveApp, signature: str | None) -> int | None:
+    with open_ws(app, signature) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+        assert closed.value.rcvd is not None
+        return closed.value.rcvd.code
+
+
+@pytest.mark.parametrize("signature", [None, "", "bm9wZQ==", "signed-for-https"])
+def test_upgrade_without_valid_signature_is_closed_1008(
+    live_app: Callable[..., LiveApp], signature: str | None
+) -> None:
+    app = live_app()
+    if signature == "signed-for-https":  # right token, wrong URL (https:// instead of ws://)
+        signature = sign(AUTH_TOKEN, app.settings.public_url + "/twilio/media")
+    assert closed_code(app, signature) == 1008
+    assert app.runtime.metrics.value("rejected_streams_total", reason="signature") == 1
+
+
+def test_a_rejected_handshake_would_be_a_bare_403(live_app: Callable[..., LiveApp]) -> None:
+    """Why we accept before closing: this is what a close-before-accept looks like."""
+    from starlette.applications import Starlette
+    from starlette.routing import WebSocketRoute
+    from starlette.websockets import WebSocket
+
+    from callcenter.testing.twilio_stub import BackgroundServer
+
+    async def reject(websocket: WebSocket) -> None:
+        await websocket.close(code=1008)
+
+    server = BackgroundServer(Starlette(routes=[WebSocketRoute("/ws", reject)])).start()
+    try:
+        from websockets.sync.client import connect
+
+        with pytest.raises(InvalidStatus) as error:
+            connect(server.url.replace("http", "ws") + "/ws", open_timeout=5)
+        assert error.value.response.status_code == 403
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("tamper", ["token", "call_id", "missing"])
+def test_bad_stream_token_is_closed_1008(
+    live_app: Callable[..., LiveApp], tamper: str
+) -> None:
+    handlers = RecordingHandlerFactory()
+    app = live_app(handler_factory=handlers)
+    call_sid, params = answer_call(app)
+    if tamper == "token":
+        params["token"] = params["token"][:-3] + "AAA"
+    elif tamper == "call_id":
+        params["call_id"] = "00000000-0000-0000-0000-000000000000"
+    else:
+        params.pop("token")
+    with open_ws(app) as ws:
+        start_stream(ws, call_sid, params)
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    assert not handlers.handlers
+
+
+def test_media_reaches_the_handler_and_stop_completes_the_call(
+    live_app: Callable[..., LiveApp], live_factory: sessionmaker[Session]
+) -> None:
+    handlers = RecordingHandlerFactory()
+    app = live_app(handler_factory=handlers)
+    call_sid, params = answer_call(app)
+    with open_ws(app) as ws:
+        stream_sid = start_stream(ws, call_sid, params)
+        for chunk in range(1, 6):
+            ws.send(wire.media(stream_sid, chunk + 1, chunk, chunk * 20, bytes([chunk]) * 160))
+        ws.send(wire.dtmf(stream_sid, 8, "5"))
+        ws.send(wire.stop(stream_sid, 9, call_sid, ACCOUNT_SID))
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=10)
+    handler = wait_for(lambda: handlers.handlers and handlers.handlers[0].stop_reason and
+                       handlers.handlers[0])
+    assert handler.context.call_sid == call_sid and handler.context.stream_sid == stream_sid
+    assert [(t, p[0]) for t, p in handler.media] == [(c * 20, c) for c in range(1, 6)]
+    assert handler.digits == ["5"] and handler.stop_reason == "hangup"
+
+    def status() -> CallStatus | None:
+        with live_factory() as session:
+            call = call_store.get_call_by_sid(session, call_sid)
+            return call.status if call and call.status != CallStatus.in_progress else None
+
+    assert wait_for(status) == CallStatus.completed
+    assert app.runtime.live_calls == 0
+
+
+def test_redirect_by_us_makes_stop_a_transfer(
+    live_app: Callable[..., LiveApp], live_factory: sessionmaker[Session]
+) -> None:
+    handlers = RecordingHandlerFactory()
+    with TwilioStub(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN) as stub:
+        app = live_app(handler_factory=handlers, twilio_api_base=stub.url,
+                       human_destination="queue:support")
+        app.runtime.call_control = CallControl(app.settings)
+        call_sid, params = answer_call(app)
+        stub.add_call(call_sid)
+        with open_ws(app) as ws:
+            stream_sid = start_stream(ws, call_sid, params)
+            handler = wait_for(lambda: handlers.handlers and handlers.handlers[0])
+            import anyio
+
+            anyio.run(app.runtime.call_control.transfer, call_sid, handler.context.call_id)
+            ws.send(wire.stop(stream_sid, 2, call_sid, ACCOUNT_SID))  # Twilio after a redirect
+            with pytest.raises(ConnectionClosed):
+                ws.recv(timeout=10)
+        (update,) = [r for r in stub.requests if r.call_sid == call_sid]
+        assert "<Enqueue" in update.form["Twiml"] and ">support</Enqueue>" in update.form["Twiml"]
+    assert wait_for(lambda: handler.stop_reason) == "transfer"
+
+    def status() -> CallStatus | None:
+        with live_factory() as session:
+            call = call_store.get_call_by_sid(session, call_sid)
+            return call.status if call and call.status != CallStatus.in_progress else None
+
+    assert wait_for(status) == CallStatus.transferred
+
+
+def test_live_fuzz_10k_malformed_frames_and_the_call_goes_on(
+    live_app: Callable[..., LiveApp],
+) -> None:
+    agents = EchoAgentFactory()
+    app = live_app(handler_factory=agents)
+    call_sid, params = answer_call(app)
+    sent = 0
+    with open_ws(app) as ws:
+        stream_sid = start_stream(ws, call_sid, params)
+        wait_for(lambda: agents.agents)
+        seq = 100
+
+        @settings(max_examples=200, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(st.lists(malformed_messages(), min_size=50, max_size=80),
+               st.sampled_from("0123456789*#"))
+        def fuzz(batch: list[str | bytes], digit: str) -> None:
+            nonlocal sent, seq
+            for message in batch:
+                ws.send(message)
+            sent += len(batch)
+            # The call still answers: a DTMF goes through the handler and comes back as a mark.
+            seq += 1
+            ws.send(wire.dtmf(stream_sid, seq, digit))
+            wait_for_mark(ws, f"dtmf-{digit}")
+
+        fuzz()
+        # And still plays audio: a caller turn is echoed back.
+        from callcenter.telephony.handlers import tone_ulaw
+
+        frames = [tone_ulaw(200)[i : i + 160] for i in range(0, 1600, 160)] + [b"\xff" * 160] * 20
+        for chunk, frame in enumerate(frames, start=1):
+            ws.send(wire.media(stream_sid, seq + chunk, chunk, chunk * 20, frame))
+        assert receive_json(ws)["event"] == "media"
+    assert sent >= 10_000
+    malformed = sum(
+        app.runtime.metrics.value("malformed_frames_total", reason=reason)
+        for reason in ("malformed_json", "not_an_object", "unknown_event", "missing_field",
+                       "bad_field", "bad_base64", "oversize", "binary_frame", "wrong_stream",
+                       "duplicate_start")
+    )
+    assert malformed == sent
+    assert app.runtime.metrics.value("media_handler_errors_total") == 0

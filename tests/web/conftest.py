@@ -1,0 +1,44 @@
+"""One real `callcenter serve` on a fresh PostgreSQL database for the console tests."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+
+from callcenter.store import migrate
+from callcenter.store.db import make_engine, make_session_factory
+from tests.support.postgres import temporary_database
+from tests.support.servers import serve
+from tests.web.helpers import WebServer
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def web_server() -> Iterator[WebServer]:
+    with temporary_database("callcenter_web") as url:
+        migrate.upgrade(url)
+        engine = make_engine(url)
+        env = {
+            "CALLCENTER_DATABASE_URL": url,
+            "CALLCENTER_SECRET_KEY": secrets.token_urlsafe(32),
+            "CALLCENTER_LOG_LEVEL": "WARNING",
+            "CALLCENTER_PUBLIC_URL": "http://127.0.0.1:9",
+        }
+        try:
+            with serve(env) as base:
+                yield WebServer(base=base, url=url, factory=make_session_factory(engine))
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
