@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from callcenter import __version__
@@ -46,13 +47,18 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
 
+async def metrics(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
 def base_routes() -> list[BaseRoute]:
-    return [Route("/healthz", healthz), Route("/readyz", readyz)]
+    return [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:
     settings = settings or get_settings()
-    runtime = runtime or Runtime(settings)
+    runtime = runtime or Runtime(settings, speech=True)
 
     from callcenter.web import web_middleware, web_routes
     from callcenter.web.auth import LoginThrottle

@@ -6,7 +6,29 @@ collide; the serving process exposes ``metrics.registry``.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+# Seconds; dense below one second where the voice-to-voice budget lives.
+LATENCY_BUCKETS = (
+    0.05,
+    0.1,
+    0.15,
+    0.2,
+    0.25,
+    0.3,
+    0.4,
+    0.5,
+    0.6,
+    0.7,
+    0.8,
+    0.9,
+    1.0,
+    1.25,
+    1.5,
+    2.0,
+    3.0,
+    5.0,
+)
 
 
 class Metrics:
@@ -35,6 +57,25 @@ class Metrics:
             registry=self.registry,
         )
         self.live_calls = Gauge("live_calls", "Media Streams open now", registry=self.registry)
+
+        def latency(name: str, doc: str) -> Histogram:
+            return Histogram(name, doc, buckets=LATENCY_BUCKETS, registry=self.registry)
+
+        self.voice_latency = latency(
+            "voice_to_voice_seconds", "End of caller speech to the agent's first audio"
+        )
+        self.vad_endpoint_delay = latency(
+            "vad_endpoint_delay_seconds", "End of caller speech to the endpoint decision"
+        )
+        self.asr_seconds = latency("asr_seconds", "Transcription time per utterance")
+        self.llm_first_token = latency("llm_first_token_seconds", "LLM time to first token")
+        self.tts_first_audio = latency("tts_first_audio_seconds", "TTS time to first audio")
+        self.barge_in_reaction = latency(
+            "barge_in_reaction_seconds", "Caller speech onset to the clear sent to Twilio"
+        )
+
+    def observe_voice_latency(self, seconds: float) -> None:
+        self.voice_latency.observe(seconds)
 
     def value(self, name: str, **labels: str) -> float:
         """A sample's current value (0 if never touched); for tests and /healthz."""

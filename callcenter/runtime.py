@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
 import uuid
 from typing import TYPE_CHECKING
 
-import anyio
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.metrics import Metrics
 from callcenter.settings import Settings
-from callcenter.store.db import make_engine, make_session_factory
+from callcenter.store.db import make_engine, make_session_factory, transaction
+from callcenter.store.recorder import CallRecorder
 from callcenter.telephony.handlers import RecordingHandlerFactory
 from callcenter.telephony.ports import HandlerFactory
 
 if TYPE_CHECKING:
+    from callcenter.dialogue.services import SessionServices
     from callcenter.telephony.rest import CallControl
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,9 @@ log = logging.getLogger(__name__)
 class Runtime:
     """Owns long-lived resources; created once per process by the app factory."""
 
-    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+    def __init__(
+        self, settings: Settings, engine: Engine | None = None, *, speech: bool = False
+    ) -> None:
         self.settings = settings
         self.engine = engine or make_engine(settings.sqlalchemy_url)
         self.session_factory: sessionmaker[Session] = make_session_factory(self.engine)
@@ -40,6 +44,11 @@ class Runtime:
         # session replaces this; the default only records what arrives.
         self.handler_factory: HandlerFactory = RecordingHandlerFactory()
         self._call_control: CallControl | None = None
+        # Load ASR/LLM/TTS and answer calls with the CallSession (the served app does;
+        # tests of the edge alone keep the recording handler).
+        self.speech = speech
+        self.services: SessionServices | None = None
+        self.recorder: CallRecorder | None = None
 
     @property
     def call_control(self) -> CallControl:
@@ -59,29 +68,70 @@ class Runtime:
         return self._call_control
 
     async def start(self) -> None:
-        await anyio.to_thread.run_sync(self._seed_prompts)
+        await asyncio.to_thread(self._prepare_store)
+        if self.speech:
+            await self._start_speech()
         log.info("runtime started", extra={"server_id": self.server_id})
 
-    def _seed_prompts(self) -> None:
-        """Publish the shipped prompts as version 1 where the store has none yet."""
-        from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
-
-        from callcenter.store.db import transaction
+    def _prepare_store(self) -> None:
+        from callcenter.store.calls import mark_orphaned_calls_interrupted
         from callcenter.store.prompts import seed_default_prompts
 
         try:
             with transaction(self.session_factory) as session:
-                added = seed_default_prompts(session)
-        except IntegrityError:
-            return  # another worker seeded them at the same moment
-        except (OperationalError, ProgrammingError) as error:
-            # Not migrated yet, or the database is down: serve anyway (calls fall back
-            # to the shipped prompts); `callcenter db upgrade` then a restart seeds them.
-            log.warning("could not seed default prompts: %s", str(error).splitlines()[0])
-            return
-        if added:
-            log.info("seeded %d default prompt(s)", added)
+                seed_default_prompts(session)
+                if self.speech:
+                    # Calls a crashed process left "live" were cut off: say so.
+                    orphans = mark_orphaned_calls_interrupted(session, [self.server_id])
+                    if orphans:
+                        log.warning("marked %d orphaned call(s) interrupted", orphans)
+        except Exception:
+            log.exception("database not ready at start-up; continuing")
+
+    async def _start_speech(self) -> None:
+        from callcenter.asr import make_transcriber
+        from callcenter.dialogue.factory import (
+            CallSessionFactory,
+            build_services,
+            warm_fixed_lines,
+        )
+        from callcenter.dialogue.prompts import default_prompt_set
+        from callcenter.llm import make_chat_model
+        from callcenter.tts import make_synthesizer
+
+        settings = self.settings
+        transcriber, chat, synthesizer = await asyncio.gather(
+            asyncio.to_thread(make_transcriber, settings),
+            asyncio.to_thread(make_chat_model, settings),
+            asyncio.to_thread(make_synthesizer, settings),
+        )
+        self.recorder = CallRecorder(self.session_factory)
+        self.services = build_services(
+            settings,
+            session_factory=self.session_factory,
+            recorder=self.recorder,
+            call_control=self.call_control,
+            transcriber=transcriber,
+            chat=chat,
+            synthesizer=synthesizer,
+        )
+        self.services.observe_latency = self.metrics.observe_voice_latency
+        await warm_fixed_lines(self.services.phrases, default_prompt_set())
+        self.handler_factory = CallSessionFactory(self.services, self.session_factory)
 
     async def stop(self) -> None:
         self.accepting_calls = False
+        if self.services is not None:
+            services = self.services
+            for closer in (
+                services.transcriber.close,
+                services.chat.close,
+                services.synthesizer.close,
+            ):
+                try:
+                    await closer()
+                except Exception:
+                    log.exception("closing an engine failed")
+        if self.recorder is not None:
+            await asyncio.to_thread(self.recorder.close)
         self.engine.dispose()

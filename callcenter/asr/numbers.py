@@ -70,7 +70,7 @@ FILLERS = frozenset(
 
 # Split on anything that is not a letter, digit or apostrophe; hyphens and commas
 # between digits ("1-0-0-1", "4, 3") therefore separate them.
-_TOKEN = re.compile(r"[a-z']+|\d+")
+_TOKEN = re.compile(r"[a-z']+|[0-9]+")
 
 
 def tokenize(text: str) -> list[str]:

@@ -267,7 +267,9 @@ class Endpointer:
                 events.append(self._end_turn(self._silence_start))
                 return
 
-        if now - self._turn_start >= policy.max_utterance_s * VAD_RATE:
+        # Cut only while speech goes on: in a pause, the silence rule ends the turn soon.
+        too_long = now - self._turn_start >= policy.max_utterance_s * VAD_RATE
+        if too_long and self._silence_start is None:
             events.append(self._end_turn(now, truncated=True))
             # The caller is still talking: the next turn starts right here, no pre-roll
             # (it is already in the previous turn's audio).

@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from callcenter.asr.base import Transcript
 from callcenter.audio.g711 import ulaw_to_float
 from callcenter.dialogue import escalation
 from callcenter.dialogue.heard import SpokenUtterance
-from callcenter.dialogue.inbound import InboundSpeech, Utterance
+from callcenter.dialogue.inbound import InboundSpeech, Pause, Utterance
 from callcenter.dialogue.prompts import PromptSet
 from callcenter.dialogue.reply import ReplyResult, ReplyRunner, Speak
 from callcenter.dialogue.services import SessionServices
@@ -29,7 +30,7 @@ from callcenter.dialogue.turns import DtmfCollector, TurnPolicy
 from callcenter.dialogue.voice import AgentVoice
 from callcenter.llm.base import Message, ToolCallRequest
 from callcenter.store import calls as call_store
-from callcenter.store.models import CallStatus, Speaker
+from callcenter.store.models import Speaker
 from callcenter.telephony.playout import PlayoutTracker
 from callcenter.telephony.ports import StopReason, StreamContext, StreamOutput
 from callcenter.tools.base import ToolOutcome
@@ -80,6 +81,7 @@ class CallSession:
         self._audible = False  # the current reply has sent audio
         self._barged_in = False
         self._last_user_answered = True
+        self._speculative: tuple[float, asyncio.Task[Transcript]] | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -99,11 +101,8 @@ class CallSession:
         await self._cancel_reply()
         for task in list(self._tasks):
             task.cancel()
-        status = CallStatus.transferred if reason == "transfer" else CallStatus.completed
-        self._record_nowait(
-            lambda s: call_store.set_call_status(s, self.call_id, status, end_reason=reason),
-            "call status",
-        )
+        # The edge records the call's final status; the session records what it said.
+        self._record_event("stop", {"reason": reason})
         self.services.on_call_ended(self.call_id)
 
     # --- inbound -------------------------------------------------------------------------
@@ -113,11 +112,18 @@ class CallSession:
             return
         self._stream_ms = timestamp_ms
         for event in self.inbound.feed(ulaw_to_float(ulaw)):
-            if isinstance(event, Utterance):
+            if isinstance(event, Pause):
+                # Transcribe speculatively while endpointing waits for more silence.
+                self._speculative = (event.end_ms, self._spawn(self._transcribe(event.audio)))
+            elif isinstance(event, Utterance):
                 self._last_activity = time.monotonic()
                 # When the caller stopped talking, in wall-clock time (latency baseline).
                 lag_s = max(0.0, (self.inbound.position_ms - event.end_ms) / 1000.0)
-                self._spawn(self._on_utterance(event.audio, time.monotonic() - lag_s))
+                early = None
+                if self._speculative is not None and self._speculative[0] == event.end_ms:
+                    early = self._speculative[1]  # same speech: reuse that transcript
+                self._speculative = None
+                self._spawn(self._on_utterance(event.audio, time.monotonic() - lag_s, early))
         if self.inbound.in_speech:
             self._last_activity = time.monotonic()
             if self.inbound.speech_ms >= self.policy.barge_in_min_speech_ms:
@@ -175,8 +181,21 @@ class CallSession:
 
     # --- caller turns --------------------------------------------------------------------
 
-    async def _on_utterance(self, audio: np.ndarray, speech_end_wall: float) -> None:
-        transcript = await self.services.transcriber.transcribe(audio, hint=self._asr_hint())
+    async def _transcribe(self, audio: np.ndarray) -> Transcript:
+        return await self.services.transcriber.transcribe(audio, hint=self._asr_hint())
+
+    async def _on_utterance(
+        self,
+        audio: np.ndarray,
+        speech_end_wall: float,
+        early: asyncio.Task[Transcript] | None = None,
+    ) -> None:
+        transcript: Transcript | None = None
+        if early is not None:
+            with contextlib.suppress(Exception):
+                transcript = await early
+        if transcript is None:
+            transcript = await self._transcribe(audio)
         text = transcript.text.strip()
         if not text:
             return
@@ -428,7 +447,7 @@ class CallSession:
             self._last_activity = time.monotonic()
 
     async def _greet(self) -> None:
-        self._reply_task = asyncio.current_task()  # type: ignore[assignment]
+        self._reply_task = asyncio.current_task()
         self._speech_end_wall = None
         await self._say_line("greeting")
 
@@ -497,6 +516,4 @@ class CallSession:
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error(
-                "call task failed: %r", task.exception(), extra={"call_id": self.call_id}
-            )
+            log.error("call task failed: %r", task.exception(), extra={"call_id": self.call_id})

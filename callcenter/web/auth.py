@@ -217,6 +217,9 @@ def page(role: Role | None = None) -> Callable[[Endpoint], Endpoint]:
         async def guarded(request: Request) -> Response:
             principal = await authenticate(request)
             if principal is None:
+                if request.method not in SAFE_METHODS:
+                    # Coming back to a POST-only URL after login would be a 405.
+                    return RedirectResponse("/login", status_code=303)
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
             if role is not None and principal.user.role != role:

@@ -91,7 +91,9 @@ def seed_call(factory: sessionmaker[Session]) -> SeededCall:
         account = session.scalar(select(Account).where(Account.account_number == "1001"))
         assert account is not None
         call = Call(
-            call_sid="CA" + uuid.uuid4().hex, from_number="+15551230001", verified_account_id=account.id
+            call_sid="CA" + uuid.uuid4().hex,
+            from_number="+15551230001",
+            verified_account_id=account.id,
         )
         session.add(call)
         session.flush()

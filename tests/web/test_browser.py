@@ -56,7 +56,8 @@ def test_agent_sees_a_new_handoff_live_and_works_it(web_server: WebServer, brows
         assert seeded.caller_text in transcript.inner_text()
         interrupted = transcript.locator("li[data-seq='3']")
         assert interrupted.locator(".heard").inner_text() == seeded.heard
-        assert "four hundred and seventeen dollars." in interrupted.locator("del.unheard").inner_text()
+        unheard = interrupted.locator("del.unheard").inner_text()
+        assert "four hundred and seventeen dollars." in unheard
         assert "0:03.6" in interrupted.locator(".time").inner_text()
         tools = page.inner_text("#tool-calls")
         assert "get_balance" in tools and "2417.35" in tools

@@ -103,7 +103,9 @@ def test_prompt_draft_publish_rollback_and_diff(db_session: Session) -> None:
         "prompt.publish",
         "prompt.rollback",
     ]
-    rendered, missing = prompt_ops.preview("greeting", "Hi ${agent_name}, ${nope}", {"agent_name": "Ava"})
+    rendered, missing = prompt_ops.preview(
+        "greeting", "Hi ${agent_name}, ${nope}", {"agent_name": "Ava"}
+    )
     assert rendered == "Hi Ava, ${nope}" and missing == ["nope"]
 
 
@@ -123,7 +125,10 @@ def test_http_tool_secrets_are_encrypted_kept_and_never_shown() -> None:
         url="https://crm.example/orders",
         method="post",
         timeout_s=3,
-        headers=[HeaderInput("X-Api-Key", secret, True), HeaderInput("Accept", "text/plain", False)],
+        headers=[
+            HeaderInput("X-Api-Key", secret, True),
+            HeaderInput("Accept", "text/plain", False),
+        ],
     )
     assert secret not in repr(config)
     assert decrypt_secret(SETTINGS, config["headers"][0]["value_encrypted"]) == secret
@@ -141,7 +146,8 @@ def test_http_tool_secrets_are_encrypted_kept_and_never_shown() -> None:
         build_http_config(SETTINGS, url="https://x.example", method="POST", timeout_s=3,
                           headers=[HeaderInput("X-New", "", True)])  # fmt: skip
     with pytest.raises(HttpToolConfigError):
-        decrypt_secret(load_settings(secret_key="another-key" * 4), again["headers"][0]["value_encrypted"])
+        other = load_settings(secret_key="another-key" * 4)
+        decrypt_secret(other, again["headers"][0]["value_encrypted"])
     for bad in ({"url": "ftp://x"}, {"method": "TRACE"}, {"timeout_s": 99}):
         kwargs = {"url": "https://x.example", "method": "GET", "timeout_s": 1.0} | bad
         with pytest.raises(HttpToolConfigError):
@@ -180,7 +186,9 @@ def test_tool_versions_go_live_only_when_published(db_session: Session) -> None:
 def test_audit_filters(db_session: Session) -> None:
     admin = _user(db_session, "admin")
     tag = uuid.uuid4().hex[:8]
-    audit.record(db_session, actor=admin, action="prompt.draft", target_type="prompt", target_id=tag)
+    audit.record(
+        db_session, actor=admin, action="prompt.draft", target_type="prompt", target_id=tag
+    )
     audit.record(db_session, actor=None, action="tool.save", target_type="tool", target_id=tag)
     rows, total = audit.search(db_session, audit.AuditFilter(action="prompt.", target_id=tag))
     assert total == 1 and rows[0].actor == admin.username

@@ -56,7 +56,9 @@ def test_http_tool_secret_never_appears_in_any_response(web_server: WebServer) -
         publish = client.post(f"/api/v1/tools/{name}/versions/2/publish", headers=api)
         assert publish.status_code == 200
         tested = client.post(
-            f"/api/v1/tools/{name}/versions/2/test", headers=api, json={"arguments": {"order_id": "9"}}
+            f"/api/v1/tools/{name}/versions/2/test",
+            headers=api,
+            json={"arguments": {"order_id": "9"}},
         )
         bodies.append(tested.text)
         assert tested.json()["status"] == "ok", tested.text

@@ -1,0 +1,130 @@
+"""Builds the process-wide session services and one CallSession per Media Stream."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from callcenter.asr.base import Transcriber
+from callcenter.dialogue.escalation import create_handoff
+from callcenter.dialogue.prompts import PromptSet, load_prompt_set
+from callcenter.dialogue.services import SessionServices
+from callcenter.dialogue.session import CallSession
+from callcenter.dialogue.voice import PhraseCache
+from callcenter.llm.base import ChatModel
+from callcenter.settings import Settings
+from callcenter.store.calls import get_call
+from callcenter.store.db import transaction
+from callcenter.store.recorder import CallRecorder
+from callcenter.tasks.handoff import enqueue_after_commit, summarise_handoff
+from callcenter.telephony.ports import MediaStreamHandler, StreamContext, StreamOutput
+from callcenter.telephony.rest import CallControl, CallEndedError
+from callcenter.telephony.twiml import transfer_twiml
+from callcenter.tools import ToolService
+from callcenter.tools.context import CallContext
+from callcenter.tts.base import Synthesizer
+
+log = logging.getLogger(__name__)
+
+FIXED_LINES = ("greeting", "reprompt", "goodbye", "silence_goodbye", "handoff_line")
+
+
+class CallSessionFactory:
+    """The telephony edge's HandlerFactory: one CallSession per verified stream."""
+
+    def __init__(self, services: SessionServices, session_factory: sessionmaker[Session]):
+        self.services = services
+        self.session_factory = session_factory
+
+    async def __call__(self, context: StreamContext, output: StreamOutput) -> MediaStreamHandler:
+        prompts = await asyncio.to_thread(self._call_prompts, context.call_id)
+        session = CallSession(context, output, self.services, prompts)
+        session.tools_ctx.caller_number = await asyncio.to_thread(
+            self._caller_number, context.call_id
+        )
+        await session.start()
+        return session
+
+    def _call_prompts(self, call_id: str) -> PromptSet:
+        # Resolved once: a prompt published mid-call changes new calls only.
+        with transaction(self.session_factory) as session:
+            prompts = load_prompt_set(session)
+            call = get_call(session, call_id)
+            if call is not None and "system" in prompts.version_ids:
+                call.prompt_version_id = prompts.version_ids["system"]
+        return prompts
+
+    def _caller_number(self, call_id: str) -> str:
+        with self.session_factory() as session:
+            call = get_call(session, call_id)
+            return call.from_number if call is not None else ""
+
+
+class CallHandoff:
+    """Escalation: handoff row with a summary, then Twilio redirects the live call."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        recorder: CallRecorder,
+        call_control: CallControl,
+    ) -> None:
+        self.settings = settings
+        self.recorder = recorder
+        self.call_control = call_control
+
+    async def transfer(self, context: StreamContext, ctx: CallContext, reason: str) -> None:
+        destination = self.settings.human_destination
+
+        def write(session: Session) -> int:
+            # Queued behind the call's turns, so the fallback summary sees all of them.
+            handoff = create_handoff(session, context.call_id, reason, destination)
+            enqueue_after_commit(session, summarise_handoff, handoff.id)
+            return handoff.id
+
+        try:
+            await asyncio.wait_for(self.recorder.write(write, "handoff"), timeout=5.0)
+        except Exception:
+            log.exception("handoff row not written yet; transferring anyway")
+        try:
+            await self.call_control.redirect(
+                context.call_sid, transfer_twiml(self.settings, context.call_id, line="")
+            )
+        except CallEndedError:
+            log.info("call %s ended before the transfer", context.call_sid)
+
+    async def hang_up(self, context: StreamContext) -> None:
+        await self.call_control.hangup(context.call_sid)
+
+
+async def warm_fixed_lines(phrases: PhraseCache, prompts: PromptSet) -> None:
+    for name in FIXED_LINES:
+        text = prompts.render(name)
+        if text:
+            await phrases.get(text)
+
+
+def build_services(
+    settings: Settings,
+    *,
+    session_factory: sessionmaker[Session],
+    recorder: CallRecorder,
+    call_control: CallControl,
+    transcriber: Transcriber,
+    chat: ChatModel,
+    synthesizer: Synthesizer,
+) -> SessionServices:
+    handoff = CallHandoff(settings, recorder, call_control)
+    return SessionServices(
+        settings=settings,
+        transcriber=transcriber,
+        chat=chat,
+        synthesizer=synthesizer,
+        phrases=PhraseCache(synthesizer),
+        recorder=recorder,
+        tools=ToolService(session_factory, settings),
+        transfer=handoff.transfer,
+        hang_up=handoff.hang_up,
+    )

@@ -1,0 +1,161 @@
+"""Silero VAD and the endpointer on real recordings through the phone codec."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from callcenter.asr.bench import phone_frames
+from callcenter.audio.vad import (
+    WINDOW,
+    Endpointer,
+    EndpointingPolicy,
+    SileroVad,
+    SpeechEnded,
+    SpeechPaused,
+    SpeechStarted,
+)
+from tests.support.paths import SPEECH
+
+RATE = 8000
+FRAME = 160  # 20 ms at 8 kHz, one Twilio media frame
+OSR = SPEECH / "osr_8k" / "OSR_us_000_0034_8k.wav"
+FSDD = SPEECH / "fsdd_8k"
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * RATE), dtype=np.float32)
+
+
+def feed(endpointer: Endpointer, samples: np.ndarray) -> list[object]:
+    events: list[object] = []
+    for start in range(0, len(samples), FRAME):
+        events.extend(endpointer.push(samples[start : start + FRAME]))
+    return events
+
+
+@pytest.fixture(scope="module")
+def sentence() -> np.ndarray:
+    """The first Harvard sentence of the OSR file (speech ≈ 1.2–3.5 s), μ-law decoded."""
+    return phone_frames(OSR)[: int(3.7 * RATE)]
+
+
+def test_detects_start_and_end_of_a_sentence(sentence: np.ndarray) -> None:
+    audio = np.concatenate([silence(1.0), sentence, silence(1.5)])
+    events = feed(Endpointer(EndpointingPolicy(), input_rate=RATE), audio)
+    kinds = [type(e) for e in events if not isinstance(e, SpeechPaused)]
+    assert kinds == [SpeechStarted, SpeechEnded]
+    started, ended = (e for e in events if not isinstance(e, SpeechPaused))
+    assert isinstance(started, SpeechStarted) and isinstance(ended, SpeechEnded)
+    # Speech starts about 1.0 + 1.2 s into the stream and ends about 1.0 + 3.5 s.
+    assert 1900 <= started.at_ms <= 2600
+    assert 4000 <= ended.at_ms <= 4900
+    assert not ended.truncated
+    assert ended.audio.dtype == np.float32
+    speech_s = (ended.at_ms - started.at_ms) / 1000
+    assert speech_s + 0.3 <= ended.duration_s <= speech_s + 0.5  # 2 × 200 ms padding
+
+
+def test_short_digit_with_silence_around_it_is_one_turn() -> None:
+    digit = phone_frames(FSDD / "7_george_0.wav")
+    events = feed(Endpointer(input_rate=RATE), np.concatenate([silence(0.5), digit, silence(1)]))
+    assert [type(e) for e in events if not isinstance(e, SpeechPaused)] == [
+        SpeechStarted,
+        SpeechEnded,
+    ]
+
+
+def test_silence_and_noise_are_not_speech() -> None:
+    rng = np.random.default_rng(0)
+    hiss = rng.normal(0, 0.01, 5 * RATE).astype(np.float32)  # line hiss, -40 dBFS
+    hum = (0.05 * np.sin(2 * np.pi * 60 * np.arange(5 * RATE) / RATE)).astype(np.float32)
+    for audio in (silence(5), hiss, hum):
+        endpointer = Endpointer(input_rate=RATE)
+        assert feed(endpointer, audio) == []
+        assert not endpointer.speaking
+
+
+def test_all_ten_osr_sentences_are_found() -> None:
+    events = feed(Endpointer(input_rate=RATE), phone_frames(OSR))
+    ended = [e for e in events if isinstance(e, SpeechEnded)]
+    # Ten sentences; "When you hear the bell, come quickly." may split at its comma.
+    assert 10 <= len(ended) <= 11
+
+
+def test_min_silence_decides_whether_a_pause_ends_the_turn(sentence: np.ndarray) -> None:
+    gap = silence(0.6)
+    audio = np.concatenate([silence(0.5), sentence, gap, sentence, silence(1.5)])
+    patient = feed(Endpointer(EndpointingPolicy(min_silence_ms=1500), input_rate=RATE), audio)
+    eager = feed(Endpointer(EndpointingPolicy(min_silence_ms=300), input_rate=RATE), audio)
+    assert sum(isinstance(e, SpeechEnded) for e in patient) == 1
+    assert sum(isinstance(e, SpeechEnded) for e in eager) == 2
+
+
+def test_min_speech_filters_short_blips(sentence: np.ndarray) -> None:
+    blip = phone_frames(FSDD / "1_george_0.wav")
+    audio = np.concatenate([silence(0.5), blip, silence(1.0)])
+    strict = Endpointer(EndpointingPolicy(min_speech_ms=2000), input_rate=RATE)
+    assert feed(strict, audio) == []
+
+
+def test_max_utterance_cuts_long_speech(sentence: np.ndarray) -> None:
+    policy = EndpointingPolicy(max_utterance_s=1.0, min_silence_ms=2000)
+    events = feed(Endpointer(policy, input_rate=RATE), np.concatenate([sentence, silence(2.5)]))
+    ended = [e for e in events if isinstance(e, SpeechEnded)]
+    assert ended[0].truncated
+    assert all(e.duration_s <= 1.0 + 0.25 for e in ended)  # cut + pre-roll padding
+    starts = [e for e in events if isinstance(e, SpeechStarted)]
+    assert len(starts) == len(ended)
+
+
+def test_pause_event_precedes_end_and_carries_the_audio(sentence: np.ndarray) -> None:
+    policy = EndpointingPolicy(pause_ms=100, min_silence_ms=600)
+    events = feed(Endpointer(policy, input_rate=RATE), np.concatenate([sentence, silence(1.0)]))
+    paused = [e for e in events if isinstance(e, SpeechPaused)]
+    ended = [e for e in events if isinstance(e, SpeechEnded)]
+    assert paused and ended
+    assert events.index(paused[-1]) < events.index(ended[0])
+    assert len(paused[-1].audio) > 0.8 * len(ended[0].audio)
+
+
+def test_flush_finishes_a_turn_cut_off_by_hang_up(sentence: np.ndarray) -> None:
+    endpointer = Endpointer(input_rate=RATE)
+    feed(endpointer, np.concatenate([silence(0.3), sentence[: int(2.5 * RATE)]]))
+    assert endpointer.speaking
+    (ended,) = endpointer.flush()
+    assert isinstance(ended, SpeechEnded) and ended.duration_s > 0.5
+
+
+def test_16k_input_gives_the_same_turns(sentence: np.ndarray) -> None:
+    from callcenter.audio.resample import resample
+
+    audio16 = resample(np.concatenate([silence(1.0), sentence, silence(1.5)]), RATE, 16000)
+    endpointer = Endpointer(input_rate=16000)
+    events = [e for i in range(0, len(audio16), 320) for e in endpointer.push(audio16[i : i + 320])]
+    assert [type(e) for e in events if not isinstance(e, SpeechPaused)] == [
+        SpeechStarted,
+        SpeechEnded,
+    ]
+
+
+def test_streaming_matches_faster_whisper_whole_clip_vad(sentence: np.ndarray) -> None:
+    """Window-by-window with carried state = faster-whisper's own whole-clip Silero run."""
+    from faster_whisper.vad import get_vad_model
+
+    from callcenter.audio.resample import resample
+
+    audio = resample(sentence, RATE, 16000)[: 100 * WINDOW]
+    reference = np.asarray(get_vad_model()(audio)).reshape(-1)
+    vad = SileroVad()
+    streamed = np.array([vad(audio[i * WINDOW : (i + 1) * WINDOW]) for i in range(100)])
+    assert np.allclose(streamed, reference, atol=1e-4)
+    assert streamed.max() > 0.9  # speech is in there
+    vad.reset()
+    assert vad(np.zeros(WINDOW, dtype=np.float32)) < 0.1
+
+
+def test_policy_validation() -> None:
+    with pytest.raises(ValueError):
+        EndpointingPolicy(threshold=1.5)
+    with pytest.raises(ValueError):
+        Endpointer(input_rate=44100)
