@@ -284,7 +284,8 @@ class CallSession:
         if last_agent is None:
             return None
         text = str(last_agent["content"]).lower()
-        wants_number = ("account number", "pin", "date of birth", "digits")
+        # Dates need month names, which digit mode does not decode.
+        wants_number = ("account number", "pin", "digits")
         return "digits" if any(k in text for k in wants_number) else None
 
     # --- agent replies -------------------------------------------------------------------

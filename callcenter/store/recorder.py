@@ -56,6 +56,7 @@ class CallRecorder:
         self._idle.set()
         self.database_ok = True
         self.failed_attempts = 0
+        self._closing = False
         self._thread.start()
 
     @property
@@ -90,7 +91,10 @@ class CallRecorder:
         return await asyncio.to_thread(self._idle.wait, timeout_s)
 
     def close(self, timeout_s: float = 10.0) -> None:
+        """Flush what is queued; writes still failing after ``timeout_s`` are given up
+        (and logged), so shutdown cannot hang on a dead database."""
         self._idle.wait(timeout_s)
+        self._closing = True
         self._queue.put(None)
         self._thread.join(timeout_s)
 
@@ -115,6 +119,10 @@ class CallRecorder:
                     return
                 # The database is unreachable: keep this write (and everything behind it).
                 self.database_ok = False
+                if self._closing:
+                    log.error("shutting down with the database unreachable: %s lost", item.label)
+                    self._resolve(item, error=error)
+                    return
                 self.failed_attempts += 1
                 log.warning("database unreachable, %s waits (%d queued)", item.label, self.pending)
                 time.sleep(delay)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import suppress
 from typing import Any
 
@@ -58,7 +58,7 @@ class HandoffFeed:
                     changed.set()
             await asyncio.sleep(self.interval_s)
 
-    async def subscribe(self, heartbeat_s: float = 15.0) -> AsyncIterator[str | None]:
+    async def subscribe(self, heartbeat_s: float = 15.0) -> AsyncGenerator[str | None, None]:
         """Yields the current snapshot, then every new one (JSON text); None after
         ``heartbeat_s`` without a change, so the stream can send a keep-alive."""
         self._subscribers += 1

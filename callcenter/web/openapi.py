@@ -160,9 +160,8 @@ def _operation(op: Op) -> dict[str, Any]:
         }
     operation: dict[str, Any] = {
         "summary": op.summary,
-        "operationId": op.method + op.path.replace("/api/v1", "").replace("/", "_").replace(
-            "{", ""
-        ).replace("}", ""),
+        "operationId": op.method
+        + op.path.replace("/api/v1", "").replace("/", "_").replace("{", "").replace("}", ""),
         "tags": [op.path.split("/")[3]],
         "parameters": params,
         "responses": responses,

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from callcenter.llm.base import ChatEvent, StreamEnd, TextDelta, ToolCallRequest
+from callcenter.llm import make_chat_model
+from callcenter.llm.base import ChatEvent, LLMUnavailable, StreamEnd, TextDelta, ToolCallRequest
 from callcenter.llm.llama_cpp import LlamaCppChatModel
 from callcenter.llm.model_files import embedded_model_path
 from callcenter.settings import load_settings
@@ -167,3 +168,27 @@ def test_long_history_is_trimmed_by_whole_turns(engine: LlamaCppChatModel) -> No
     # Every tool result kept still follows its call (a turn is dropped whole).
     history = prompt.split("</tools>", 1)[1].split("<|im_end|>", 1)[1]
     assert history.count("<tool_response>") == history.count("<tool_call>") > 0
+
+
+async def test_concurrent_calls_share_the_model_one_at_a_time(engine: LlamaCppChatModel) -> None:
+    questions = ["What is the capital of France?", "What is the capital of Italy?"]
+    alone = [
+        text_of(await collect(engine, user(q), key=f"alone-{i}")) for i, q in enumerate(questions)
+    ]
+    together = await asyncio.gather(
+        *(collect(engine, user(q), key=f"together-{i}") for i, q in enumerate(questions))
+    )
+    assert [text_of(events) for events in together] == alone
+    assert "Paris" in alone[0] and "Rome" in alone[1]
+
+
+async def test_prompt_that_cannot_fit_is_llm_unavailable(engine: LlamaCppChatModel) -> None:
+    huge = {"role": "system", "content": "Be nice. " * 5000}
+    with pytest.raises(LLMUnavailable, match="does not fit"):
+        await collect(engine, user("Hi", system=huge))
+
+
+async def test_factory_builds_the_embedded_engine_without_a_base_url() -> None:
+    chat = make_chat_model(load_settings(llm_base_url=""))
+    assert isinstance(chat, LlamaCppChatModel)
+    await chat.close()

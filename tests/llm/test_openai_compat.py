@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 import httpx
 import pytest
 
+from callcenter.llm import make_chat_model
 from callcenter.llm.base import ChatEvent, LLMUnavailable, StreamEnd, TextDelta, ToolCallRequest
 from callcenter.llm.openai_compat import OpenAICompatChatModel
+from callcenter.settings import load_settings
 from callcenter.testing import Rule, ScriptedLLMServer, ScriptedToolCall
 
 VERIFY_TOOL = {
@@ -227,3 +229,14 @@ def test_rule_with_times_gives_way_to_the_next_rule() -> None:
         ]
     assert [r["choices"][0]["message"]["content"] for r in replies] == ["first", "again"]
     assert [r.rule_index for r in running.requests] == [0, 1]
+
+
+async def test_factory_builds_the_http_client_when_a_base_url_is_set(
+    server: ScriptedLLMServer,
+) -> None:
+    settings = load_settings(llm_base_url=server.base_url, llm_model="scripted")
+    chat = make_chat_model(settings)
+    assert isinstance(chat, OpenAICompatChatModel)
+    events = [event async for event in chat.stream(user("what are your hours"))]
+    assert "nine to five" in "".join(e.text for e in events if isinstance(e, TextDelta))
+    await chat.close()

@@ -13,9 +13,6 @@ from tests.support.postgres import temporary_database
 from tests.support.servers import serve
 from tests.web.helpers import WebServer
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
 
 @pytest.fixture(scope="session")
 def web_server() -> Iterator[WebServer]:
@@ -33,12 +30,3 @@ def web_server() -> Iterator[WebServer]:
                 yield WebServer(base=base, url=url, factory=make_session_factory(engine))
         finally:
             engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,6 +17,19 @@ from tests.web.helpers import PASSWORD, WebServer, add_handoff, echo_endpoint, s
 
 pytestmark = pytest.mark.browser
 WAIT_MS = 20_000
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    # Module scope: Playwright's sync API keeps an event loop running in this thread
+    # while it lives, which would break the asyncio tests of other modules.
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
 
 
 def _login(page: Any, base: str, username: str) -> None:

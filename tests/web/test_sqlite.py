@@ -31,6 +31,7 @@ async def test_the_feed_publishes_a_new_handoff_on_sqlite(tmp_path: Path) -> Non
             session.flush()
             session.add(Handoff(call_id=call.id, reason="wants a person", summary={}))
         snapshot = await anext(stream)
+        assert snapshot is not None
         assert '"reason": "wants a person"' in snapshot and '"status": "pending"' in snapshot
         await stream.aclose()
     finally:
