@@ -354,7 +354,8 @@ class CallSession:
         if result.action == "transfer":
             await self._escalate(result.reason or "transfer requested")
         elif result.action == "end_call":
-            await self._hang_up(say_goodbye=True)
+            # In "say" mode the tool's own goodbye line was just spoken.
+            await self._hang_up(say_goodbye=self.services.tool_reply_mode != "say")
 
     def _on_first_audio(self, wall: float) -> None:
         self._audible = True

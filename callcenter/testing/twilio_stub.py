@@ -47,8 +47,13 @@ API = "/2010-04-01/Accounts/{account_sid}/Calls"
 class BackgroundServer:
     """Any ASGI app under uvicorn on 127.0.0.1 (random port) in a daemon thread."""
 
-    def __init__(self, app: Any, name: str = "server", port: int = 0) -> None:
-        self.app, self.name = app, name
+    def __init__(
+        self, app: Any, name: str = "server", port: int = 0, *, lifespan: str = "off",
+        start_timeout_s: float = 10.0,
+    ) -> None:
+        # lifespan="on" runs the app's startup (engines) before `start()` returns.
+        self.app, self.name, self.lifespan = app, name, lifespan
+        self.start_timeout_s = start_timeout_s
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", port))
@@ -62,7 +67,7 @@ class BackgroundServer:
 
     def start(self) -> BackgroundServer:
         config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="off",
+            self.app, log_level="warning", access_log=False, lifespan=self.lifespan,
             ws_max_size=1 << 20, ws_ping_interval=None, timeout_graceful_shutdown=2,
         )
         server = uvicorn.Server(config)
@@ -70,7 +75,7 @@ class BackgroundServer:
             target=server.run, kwargs={"sockets": [self.sock]}, name=self.name, daemon=True
         )
         thread.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + self.start_timeout_s
         while not server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"{self.name} did not start on {self.url}")
@@ -270,6 +275,11 @@ class TwilioStub:
         with self._lock:
             self.calls[call_sid] = call
         return call
+
+    def attach(self, call_sid: str, remote: CallRemote) -> StubCall:
+        """An inbound simulated call: REST updates to it end its stream as Twilio would."""
+        self._remotes[call_sid] = remote
+        return self.add_call(call_sid)
 
     def _end_stream(self, call_sid: str, reason: str) -> None:
         remote = self._remotes.get(call_sid)

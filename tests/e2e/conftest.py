@@ -1,0 +1,99 @@
+"""A full app with the real embedded speech engines, a scripted LLM and a Twilio stub.
+
+Everything talks over real loopback sockets: the simulator plays Twilio (signed webhook,
+signed WebSocket, paced μ-law frames, mark echoes, clear), the app runs faster-whisper,
+Silero VAD and Piper for real, the LLM is our OpenAI-compatible scripted server, and call
+control goes to the local Twilio REST stub.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import Engine
+
+from callcenter.app import create_app
+from callcenter.runtime import Runtime
+from callcenter.settings import Settings, load_settings
+from callcenter.store import migrate
+from callcenter.store.db import make_engine, make_session_factory, transaction
+from callcenter.store.seed import seed_demo
+from callcenter.testing.llm_script import Rule, ScriptedToolCall
+from callcenter.testing.scripted_llm import ScriptedLLMServer
+from callcenter.testing.twilio_stub import BackgroundServer, TwilioStub
+from tests.support.postgres import temporary_database
+
+AUTH_TOKEN = "e2e-auth-token-0123456789"
+ACCOUNT_SID = "AC" + "2" * 32
+
+LONG_REPLY = (
+    "Our branches are open Monday to Friday from eight in the morning to eight in the "
+    "evening, and on Saturday from nine to one. You can also bank online at any time, "
+    "and our phone line is open around the clock for lost or stolen cards."
+)
+
+RULES = [
+    Rule(match=r"opening hours|open", reply="We are open Monday to Friday, from eight to eight."),
+    Rule(match=r"branches|tell me everything", reply=LONG_REPLY),
+    Rule(match=r"\(keyed on the phone\)", reply="Thanks, I got the number you keyed."),
+    Rule(
+        match=r"number is",
+        tool_calls=[
+            ScriptedToolCall("verify_identity", {"account_number": "1001", "pin": "4321"})
+        ],
+    ),
+    Rule(match=r"balance", tool_calls=[ScriptedToolCall("get_balance", {})]),
+    Rule(match=r"bye|that's all", tool_calls=[ScriptedToolCall("end_call", {})]),
+]
+
+
+@dataclass
+class SpeechApp:
+    server: BackgroundServer
+    settings: Settings
+    runtime: Runtime
+    llm: ScriptedLLMServer
+    twilio: TwilioStub
+    engine: Engine
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+@pytest.fixture(scope="session")
+def speech_app() -> Iterator[SpeechApp]:
+    with temporary_database("callcenter_e2e") as url:
+        migrate.upgrade(url)
+        engine = make_engine(url)
+        with transaction(make_session_factory(engine)) as session:
+            seed_demo(session)
+        llm = ScriptedLLMServer(RULES).start()
+        twilio = TwilioStub(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN).start()
+        server = BackgroundServer(
+            None, name="callcenter-e2e", lifespan="on", start_timeout_s=300
+        )
+        settings = load_settings(
+            database_url=url.replace("postgresql+psycopg://", "postgresql://"),
+            public_url=server.url,
+            twilio_auth_token=AUTH_TOKEN,
+            twilio_account_sid=ACCOUNT_SID,
+            twilio_api_base=twilio.url,
+            llm_base_url=llm.base_url,
+            llm_model="scripted",
+            secret_key="e2e-secret",
+            celery_broker_url="redis://127.0.0.1:6379/15",
+        )
+        runtime = Runtime(settings, engine=engine, speech=True)
+        server.app = create_app(settings, runtime)
+        server.start()
+        app = SpeechApp(server, settings, runtime, llm, twilio, engine)
+        try:
+            yield app
+        finally:
+            server.stop()
+            twilio.stop()
+            llm.stop()
+            engine.dispose()

@@ -1,0 +1,165 @@
+"""Simulated calls through the whole speech loop with the real embedded ASR, VAD and TTS.
+
+The LLM is the scripted OpenAI-compatible server (deterministic dialogue); everything else
+is what production runs on the CPU.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from callcenter.simulator.caller import CallRemote, SimulationOptions, run_call
+from callcenter.simulator.result import SimulationResult
+from callcenter.simulator.script import Dtmf, Hangup, Interrupt, Say, Step, WaitAgent
+from callcenter.store.models import Call, CallEvent, Speaker, ToolInvocation, Turn
+from callcenter.store.db import make_session_factory
+from tests.e2e.conftest import ACCOUNT_SID, AUTH_TOKEN, LONG_REPLY, SpeechApp
+from tests.support.asr import transcribe_ulaw, words
+
+
+async def call(app: SpeechApp, steps: list[Step]) -> SimulationResult:
+    remote = CallRemote()
+    options = SimulationOptions(auth_token=AUTH_TOKEN, account_sid=ACCOUNT_SID)
+    options.call_sid = "CA" + __import__("uuid").uuid4().hex
+    app.twilio.attach(options.call_sid, remote)
+    return await run_call(app.url, steps, options, remote)
+
+
+def turns_of(app: SpeechApp, call_sid: str) -> list[Turn]:
+    with make_session_factory(app.engine)() as session:
+        call_row = session.scalar(select(Call).where(Call.call_sid == call_sid))
+        assert call_row is not None
+        return list(
+            session.scalars(select(Turn).where(Turn.call_id == call_row.id).order_by(Turn.seq))
+        )
+
+
+GREETING = WaitAgent(quiet_ms=700, timeout_ms=30_000)
+REPLY = WaitAgent(quiet_ms=900, timeout_ms=30_000)
+
+
+async def test_caller_question_gets_a_relevant_spoken_answer(speech_app: SpeechApp) -> None:
+    result = await call(
+        speech_app, [GREETING, Say(text="What are your opening hours?"), REPLY, Hangup()]
+    )
+    assert result.answer == "stream"
+    heard = words(transcribe_ulaw(result.agent_audio))
+    assert "monday" in heard and "friday" in heard, heard
+
+    turns = turns_of(speech_app, result.call_sid)
+    caller = [t for t in turns if t.speaker == Speaker.caller]
+    assert caller and "hours" in words(caller[0].text)
+    agent = [t for t in turns if t.speaker == Speaker.agent]
+    assert agent[0].heard_text == agent[0].text  # the greeting, played in full
+    answer = agent[-1]
+    assert "Monday to Friday" in answer.text and answer.heard_text == answer.text
+    assert answer.latency_ms is not None and answer.latency_ms > 0
+    assert result.turns and result.turns[-1].response_delay_ms is not None
+
+
+async def test_barge_in_clears_and_keeps_only_what_was_heard(speech_app: SpeechApp) -> None:
+    speech_app.llm.clear()
+    result = await call(
+        speech_app,
+        [
+            GREETING,
+            Say(text="Tell me everything about your branches."),
+            Interrupt(say=Say(text="Sorry, what are your opening hours?"), after_ms=1500),
+            REPLY,
+            Hangup(),
+        ],
+    )
+    assert result.of_kind("clear_received"), result.kinds()
+    assert result.interruptions and result.interruptions[0].clear_delay_ms is not None
+
+    turns = turns_of(speech_app, result.call_sid)
+    cut = [t for t in turns if t.speaker == Speaker.agent and t.interrupted]
+    assert len(cut) == 1
+    turn = cut[0]
+    assert turn.heard_text is not None
+    assert turn.text.startswith(turn.heard_text)
+    assert 0 < len(turn.heard_text) < len(LONG_REPLY)
+
+    # The LLM never saw the unheard rest: the next request holds only the heard prefix.
+    later = [r for r in speech_app.llm.requests if "opening hours" in str(r.body["messages"])]
+    assert later, "the interrupting question reached the LLM"
+    history = later[-1].body["messages"]
+    assistant_texts = [str(m.get("content") or "") for m in history if m["role"] == "assistant"]
+    assert turn.heard_text in assistant_texts
+    assert all(LONG_REPLY not in text for text in assistant_texts)
+
+
+async def test_keyed_digits_reach_the_dialogue(speech_app: SpeechApp) -> None:
+    speech_app.llm.clear()
+    result = await call(speech_app, [GREETING, Dtmf("1001#"), REPLY, Hangup()])
+    keyed = [
+        r for r in speech_app.llm.requests if "(keyed on the phone) 1001" in str(r.body["messages"])
+    ]
+    assert keyed
+    turns = turns_of(speech_app, result.call_sid)
+    assert any(t.source == "dtmf" and t.text.endswith("1001") for t in turns)
+    assert "got the number" in words(transcribe_ulaw(result.agent_audio))
+
+
+async def test_verify_then_balance_then_goodbye(speech_app: SpeechApp) -> None:
+    speech_app.llm.clear()
+    result = await call(
+        speech_app,
+        [
+            GREETING,
+            Say(text="My account number is 1001 and my PIN is 4321."),
+            REPLY,
+            Say(text="What is my balance?"),
+            REPLY,
+            Say(text="That's all, bye."),
+            WaitAgent(quiet_ms=1500, timeout_ms=30_000),
+        ],
+    )
+    with make_session_factory(speech_app.engine)() as session:
+        call_row = session.scalar(select(Call).where(Call.call_sid == result.call_sid))
+        assert call_row is not None
+        invocations = list(
+            session.scalars(
+                select(ToolInvocation)
+                .where(ToolInvocation.call_id == call_row.id)
+                .order_by(ToolInvocation.id)
+            )
+        )
+        names = [(i.name, str(i.status)) for i in invocations]
+        said = [t.text for t in turns_of(speech_app, result.call_sid)]
+        assert ("verify_identity", "ok") in names, "\n".join([str(names), *said])
+        assert ("get_balance", "ok") in names, names
+        assert all("4321" not in str(i.arguments) for i in invocations)
+        assert call_row.verified_account_id is not None
+    heard = words(transcribe_ulaw(result.agent_audio))
+    assert "2417" in heard or "two thousand" in heard or "2 417" in heard, heard
+    hangups = [
+        r for r in speech_app.twilio.requests
+        if r.call_sid == result.call_sid and r.form.get("Status") == "completed"
+    ]
+    assert hangups, "the agent hung up through Twilio REST after saying goodbye"
+
+
+async def test_asking_for_a_person_escalates_with_a_handoff(speech_app: SpeechApp) -> None:
+    result = await call(
+        speech_app,
+        [GREETING, Say(text="I want to talk to a real person please."), REPLY],
+    )
+    redirects = [
+        r for r in speech_app.twilio.requests
+        if r.call_sid == result.call_sid and "Twiml" in r.form
+    ]
+    assert redirects and "<Enqueue" in redirects[0].form["Twiml"]
+    assert result.end_reason in {"transfer", "stop"}, result.end_reason
+    with make_session_factory(speech_app.engine)() as session:
+        call_row = session.scalar(select(Call).where(Call.call_sid == result.call_sid))
+        assert call_row is not None
+        from callcenter.store.models import Handoff
+
+        handoff = session.scalar(select(Handoff).where(Handoff.call_id == call_row.id))
+        assert handoff is not None
+        assert handoff.summary.get("caller_intent")
+        events = session.scalars(
+            select(CallEvent.kind).where(CallEvent.call_id == call_row.id)
+        ).all()
+        assert "escalation" in events
