@@ -21,6 +21,7 @@ import numpy as np
 from callcenter.asr.base import Transcript
 from callcenter.audio.g711 import ulaw_to_float
 from callcenter.dialogue import escalation
+from callcenter.dialogue.escalation import EscalationReason
 from callcenter.dialogue.heard import SpokenUtterance
 from callcenter.dialogue.inbound import InboundSpeech, Pause, Utterance
 from callcenter.dialogue.prompts import PromptSet
@@ -205,7 +206,7 @@ class CallSession:
 
     async def _on_keyed(self, digits: str) -> None:
         if digits == "0":  # the universal "operator" key
-            await self._escalate("caller pressed 0 for a person")
+            await self._escalate(EscalationReason.dtmf_zero)
             return
         await self._caller_turn(
             f"(keyed on the phone) {digits}", source="dtmf", end_wall=time.monotonic()
@@ -267,13 +268,13 @@ class CallSession:
 
     def _escalation_reason(self, text: str, source: str, confidence: float | None) -> str | None:
         if source == "speech" and escalation.asks_for_human(text):
-            return "caller asked for a person"
+            return EscalationReason.caller_request
         if confidence is not None and confidence < self.policy.low_confidence:
             self._low_confidence_streak += 1
         else:
             self._low_confidence_streak = 0
         if self._low_confidence_streak >= self.policy.max_low_confidence_turns:
-            return "repeated misunderstanding"
+            return EscalationReason.misunderstanding
         return None
 
     def _asr_hint(self) -> str | None:
@@ -352,7 +353,7 @@ class CallSession:
 
     async def _act_on(self, result: ReplyResult) -> None:
         if result.action == "transfer":
-            await self._escalate(result.reason or "transfer requested")
+            await self._escalate(result.reason or EscalationReason.model_transfer)
         elif result.action == "end_call":
             # In "say" mode the tool's own goodbye line was just spoken.
             await self._hang_up(say_goodbye=self.services.tool_reply_mode != "say")

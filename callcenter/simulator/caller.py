@@ -95,8 +95,13 @@ class _CallEnded(Exception):
 
 
 class _Call:
-    def __init__(self, steps: Sequence[sc.Step], audio: dict[int, bytes],
-                 options: SimulationOptions, result: SimulationResult) -> None:
+    def __init__(
+        self,
+        steps: Sequence[sc.Step],
+        audio: dict[int, bytes],
+        options: SimulationOptions,
+        result: SimulationResult,
+    ) -> None:
         self.steps, self.audio, self.opt, self.result = steps, audio, options, result
         self.buffer = PlayoutBuffer()
         self.caller: deque[bytes | _Marker] = deque()
@@ -147,7 +152,7 @@ class _Call:
                 self.event("mark_echoed", name=name, cleared=False)
                 await self.send(wire.mark(self.stream_sid, self.next_seq(), name))
             played, self._due_marks = self.buffer.tick(FRAME_BYTES)
-            self._agent_audio += played + SILENCE_FRAME[len(played):]
+            self._agent_audio += played + SILENCE_FRAME[len(played) :]
             if played and not self._playing:
                 self.event("agent_playout_start")
             elif self._playing and not played:
@@ -171,9 +176,9 @@ class _Call:
         frame = self.caller.popleft() if self.caller else SILENCE_FRAME
         assert isinstance(frame, bytes)
         self.chunk += 1
-        await self.send(wire.media(
-            self.stream_sid, self.next_seq(), self.chunk, self.now_ms, frame
-        ))
+        await self.send(
+            wire.media(self.stream_sid, self.next_seq(), self.chunk, self.now_ms, frame)
+        )
 
     async def next_tick(self) -> None:
         if self._ended.is_set():
@@ -200,8 +205,9 @@ class _Call:
         try:
             command = wire.parse_outbound(raw)
         except wire.TwilioStreamError as error:
-            self.result.twilio_errors.append({"t_ms": self.now_ms, "code": error.code,
-                                              "detail": error.detail})
+            self.result.twilio_errors.append(
+                {"t_ms": self.now_ms, "code": error.code, "detail": error.detail}
+            )
             self.event("twilio_error", code=error.code, detail=error.detail)
             return []
         if command.stream_sid != self.stream_sid:
@@ -301,19 +307,34 @@ class _Call:
             self.ws = ws
             await self.send(wire.connected())
             self.event("connected_sent")
-            await self.send(wire.start(self.stream_sid, self.result.call_sid,
-                                       self.opt.account_sid, parameters, self.next_seq()))
+            await self.send(
+                wire.start(
+                    self.stream_sid,
+                    self.result.call_sid,
+                    self.opt.account_sid,
+                    parameters,
+                    self.next_seq(),
+                )
+            )
             self.event("start_sent", parameters=sorted(parameters))
-            tasks = [asyncio.create_task(coro) for coro in
-                     (self.ticker(), self.receiver(), self._script_task())]
+            tasks = [
+                asyncio.create_task(coro)
+                for coro in (self.ticker(), self.receiver(), self._script_task())
+            ]
             await self._ended.wait()
             for task in tasks[::2]:  # ticker and script; the receiver sees the close
                 task.cancel()
             await asyncio.gather(*tasks[::2], return_exceptions=True)
             if self._end_reason != "server_closed":
                 try:
-                    await self.send(wire.stop(self.stream_sid, self.next_seq(),
-                                              self.result.call_sid, self.opt.account_sid))
+                    await self.send(
+                        wire.stop(
+                            self.stream_sid,
+                            self.next_seq(),
+                            self.result.call_sid,
+                            self.opt.account_sid,
+                        )
+                    )
                     self.event("stop_sent", reason=self._end_reason)
                     await ws.close(1000)
                 except ConnectionClosed:

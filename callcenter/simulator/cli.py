@@ -18,8 +18,11 @@ def register(commands: Any) -> None:
         "simulate", help="play Twilio against a running server (signed webhook + media stream)"
     )
     sim.add_argument("--url", default=None, help="server base URL (default: CALLCENTER_PUBLIC_URL)")
-    sim.add_argument("--public-url", default=None,
-                     help="URL to sign as Twilio would (default: --url); e.g. your tunnel URL")
+    sim.add_argument(
+        "--public-url",
+        default=None,
+        help="URL to sign as Twilio would (default: --url); e.g. your tunnel URL",
+    )
     source = sim.add_mutually_exclusive_group()
     source.add_argument("--script", type=Path, help="timeline JSON (see simulator/script.py)")
     source.add_argument("--wav", type=Path, help="one caller turn from a WAV of any rate")
@@ -34,8 +37,9 @@ def register(commands: Any) -> None:
 
     call = commands.add_parser("call", help="place an outbound call (Twilio REST) to a number")
     call.add_argument("to", help="E.164 number, e.g. +15551234567")
-    call.add_argument("--from", dest="from_number", default=None,
-                      help="default: CALLCENTER_TWILIO_CALLER_ID")
+    call.add_argument(
+        "--from", dest="from_number", default=None, help="default: CALLCENTER_TWILIO_CALLER_ID"
+    )
     call.set_defaults(handler=cmd_call)
 
 
@@ -82,9 +86,13 @@ def cmd_call(args: argparse.Namespace, settings: Settings) -> int:
     from callcenter.telephony.twiml import STATUS_PATH, VOICE_PATH, public_url
 
     control = CallControl(settings)
-    placed = asyncio.run(control.create_call(
-        args.to, args.from_number,
-        url=public_url(settings, VOICE_PATH), status_callback=public_url(settings, STATUS_PATH),
-    ))
+    placed = asyncio.run(
+        control.create_call(
+            args.to,
+            args.from_number,
+            url=public_url(settings, VOICE_PATH),
+            status_callback=public_url(settings, STATUS_PATH),
+        )
+    )
     print(json.dumps({"call_sid": placed.call_sid, "status": placed.status}))
     return 0

@@ -86,19 +86,23 @@ def compute_metrics(result: SimulationResult) -> None:
             start = starts[step]
             if start.kind == "interruption_onset":
                 clear = next((c for c in clears if c.t_ms >= start.t_ms), None)
-                result.interruptions.append(InterruptionMetrics(
-                    step=step,
-                    onset_ms=start.t_ms,
-                    clear_ms=clear.t_ms if clear else None,
-                    clear_delay_ms=clear.t_ms - start.t_ms if clear else None,
-                    dropped_ms=int(clear.data.get("dropped_ms", 0)) if clear else 0,
-                ))
+                result.interruptions.append(
+                    InterruptionMetrics(
+                        step=step,
+                        onset_ms=start.t_ms,
+                        clear_ms=clear.t_ms if clear else None,
+                        clear_delay_ms=clear.t_ms - start.t_ms if clear else None,
+                        dropped_ms=int(clear.data.get("dropped_ms", 0)) if clear else 0,
+                    )
+                )
                 continue
             first = next((t for t in arrivals if t >= event.t_ms), None)
-            result.turns.append(TurnMetrics(
-                step=step,
-                label=str(start.data.get("label", "")),
-                start_ms=start.t_ms,
-                end_ms=event.t_ms,
-                response_delay_ms=first - event.t_ms if first is not None else None,
-            ))
+            result.turns.append(
+                TurnMetrics(
+                    step=step,
+                    label=str(start.data.get("label", "")),
+                    start_ms=start.t_ms,
+                    end_ms=event.t_ms,
+                    response_delay_ms=first - event.t_ms if first is not None else None,
+                )
+            )

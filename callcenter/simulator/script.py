@@ -95,7 +95,7 @@ def _say(value: Any, base: Path) -> Say:
 def parse_step(raw: Any, base: Path = Path(".")) -> Step:
     if not isinstance(raw, dict) or len(raw) != 1:
         raise ValueError(f"a step is an object with one key: {raw!r}")
-    (kind, value), = raw.items()
+    ((kind, value),) = raw.items()
     if kind == "say":
         return _say(value, base)
     if kind == "say_wav":

@@ -43,58 +43,70 @@ def connected() -> str:
 def start(
     stream_sid: str, call_sid: str, account_sid: str, parameters: Mapping[str, str], seq: int
 ) -> str:
-    return _dump({
-        "event": "start",
-        "sequenceNumber": str(seq),
-        "start": {
-            "accountSid": account_sid,
+    return _dump(
+        {
+            "event": "start",
+            "sequenceNumber": str(seq),
+            "start": {
+                "accountSid": account_sid,
+                "streamSid": stream_sid,
+                "callSid": call_sid,
+                "tracks": ["inbound"],
+                "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+                "customParameters": dict(parameters),
+            },
             "streamSid": stream_sid,
-            "callSid": call_sid,
-            "tracks": ["inbound"],
-            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
-            "customParameters": dict(parameters),
-        },
-        "streamSid": stream_sid,
-    })
+        }
+    )
 
 
 def media(stream_sid: str, seq: int, chunk: int, timestamp_ms: int, payload: bytes) -> str:
-    return _dump({
-        "event": "media",
-        "sequenceNumber": str(seq),
-        "media": {
-            "track": "inbound",
-            "chunk": str(chunk),
-            "timestamp": str(timestamp_ms),
-            "payload": base64.b64encode(payload).decode("ascii"),
-        },
-        "streamSid": stream_sid,
-    })
+    return _dump(
+        {
+            "event": "media",
+            "sequenceNumber": str(seq),
+            "media": {
+                "track": "inbound",
+                "chunk": str(chunk),
+                "timestamp": str(timestamp_ms),
+                "payload": base64.b64encode(payload).decode("ascii"),
+            },
+            "streamSid": stream_sid,
+        }
+    )
 
 
 def dtmf(stream_sid: str, seq: int, digit: str) -> str:
-    return _dump({
-        "event": "dtmf",
-        "streamSid": stream_sid,
-        "sequenceNumber": str(seq),
-        "dtmf": {"track": "inbound_track", "digit": digit},
-    })
+    return _dump(
+        {
+            "event": "dtmf",
+            "streamSid": stream_sid,
+            "sequenceNumber": str(seq),
+            "dtmf": {"track": "inbound_track", "digit": digit},
+        }
+    )
 
 
 def mark(stream_sid: str, seq: int, name: str) -> str:
-    return _dump({
-        "event": "mark", "sequenceNumber": str(seq), "streamSid": stream_sid,
-        "mark": {"name": name},
-    })
+    return _dump(
+        {
+            "event": "mark",
+            "sequenceNumber": str(seq),
+            "streamSid": stream_sid,
+            "mark": {"name": name},
+        }
+    )
 
 
 def stop(stream_sid: str, seq: int, call_sid: str, account_sid: str) -> str:
-    return _dump({
-        "event": "stop",
-        "sequenceNumber": str(seq),
-        "stop": {"accountSid": account_sid, "callSid": call_sid},
-        "streamSid": stream_sid,
-    })
+    return _dump(
+        {
+            "event": "stop",
+            "sequenceNumber": str(seq),
+            "stop": {"accountSid": account_sid, "callSid": call_sid},
+            "streamSid": stream_sid,
+        }
+    )
 
 
 def parse_outbound(raw: str | bytes) -> OutboundCommand:

@@ -9,6 +9,7 @@ is written as soon as the database is back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -150,10 +151,9 @@ class CallRecorder:
             else:
                 future.set_result(result)
 
-        try:
+        # RuntimeError: the loop is gone (shutdown); the write itself is committed.
+        with contextlib.suppress(RuntimeError):
             item.loop.call_soon_threadsafe(settle)
-        except RuntimeError:  # the loop is gone (shutdown); the write itself is committed
-            pass
 
 
 def _is_connection_error(error: DBAPIError) -> bool:

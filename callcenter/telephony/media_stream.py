@@ -125,7 +125,10 @@ class MediaStreamConnection:
         if self._malformed <= _LOG_FIRST_N or self._malformed % _LOG_EVERY == 0:
             log.warning(
                 "call %s: skipped frame #%d (%s: %s)",
-                self.call_label, self._malformed, reason.value, detail[:200],
+                self.call_label,
+                self._malformed,
+                reason.value,
+                detail[:200],
             )
 
     async def _dispatch(self, event: InboundEvent) -> None:
@@ -246,8 +249,9 @@ class MediaStreamConnection:
             try:
                 await asyncio.wait_for(asyncio.shield(worker), STOP_TIMEOUT_S)
             except TimeoutError:
-                log.warning("call %s: handler still busy %ss after stop", self.call_label,
-                            STOP_TIMEOUT_S)
+                log.warning(
+                    "call %s: handler still busy %ss after stop", self.call_label, STOP_TIMEOUT_S
+                )
                 worker.cancel()
         if self.sender is not None:
             self.sender.close(drain=not self._got_stop)
@@ -286,7 +290,9 @@ class MediaStreamConnection:
             call.server_id = self.runtime.server_id
             call.status = CallStatus.in_progress
             call_store.add_event(
-                session, call_id=call.id, kind="stream_started",
+                session,
+                call_id=call.id,
+                kind="stream_started",
                 payload={"stream_sid": self.context.stream_sid},
             )
 
@@ -300,6 +306,8 @@ class MediaStreamConnection:
             if call.status != CallStatus.transferred:
                 call_store.set_call_status(session, call.id, status, end_reason=reason)
             call_store.add_event(
-                session, call_id=call.id, kind="stream_stopped",
+                session,
+                call_id=call.id,
+                kind="stream_stopped",
                 payload={"reason": reason, "malformed_frames": self._malformed},
             )

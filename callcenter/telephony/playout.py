@@ -175,9 +175,7 @@ class PlayoutTracker:
 
     @property
     def is_playing(self) -> bool:
-        return any(
-            not u.cleared and u.heard_ms < u.sent_ms for u in self._utterances.values()
-        )
+        return any(not u.cleared and u.heard_ms < u.sent_ms for u in self._utterances.values())
 
     async def wait_played(self, utterance_id: str) -> bool:
         utt = self._utterances[utterance_id]

@@ -101,7 +101,9 @@ async def voice(request: Request) -> Response:
                 direction=_direction(str(form.get("Direction") or "inbound")),
             )
             call_store.add_event(
-                session, call_id=call.id, kind="twilio_voice",
+                session,
+                call_id=call.id,
+                kind="twilio_voice",
                 payload={"accepting": accepting, "direction": str(form.get("Direction") or "")},
             )
             if not accepting:
@@ -136,8 +138,10 @@ async def status(request: Request) -> Response:
     def record() -> None:
         with transaction(runtime.session_factory) as session:
             call = call_store.get_or_create_call(
-                session, call_sid=call_sid,
-                from_number=params.get("From", ""), to_number=params.get("To", ""),
+                session,
+                call_sid=call_sid,
+                from_number=params.get("From", ""),
+                to_number=params.get("To", ""),
                 direction=_direction(params.get("Direction", "inbound")),
             )
             kind = "twilio_stream_status" if "StreamEvent" in params else "twilio_call_status"
@@ -171,9 +175,7 @@ async def dial_result(request: Request) -> Response:
     outcome = params.get("DialCallStatus") or params.get("QueueResult") or ""
     call_id = request.query_params.get("call_id", "")
     fell_back = request.query_params.get("fallback") == "1"
-    await _db(lambda: _call_event(
-        runtime, params.get("CallSid", ""), "transfer_result", params
-    ))
+    await _db(lambda: _call_event(runtime, params.get("CallSid", ""), "transfer_result", params))
     if outcome in DIAL_ANSWERED:
         return _twiml(twiml.hangup_twiml())
     log.info("transfer of call %s ended %r: falling back", call_id, outcome)
@@ -214,8 +216,10 @@ def _call_id_by_sid(runtime: Runtime, call_sid: str) -> str:
 
 def _bearer_ok(request: Request, expected: str) -> bool:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(
-        token.strip().encode(), expected.encode()
+    return (
+        bool(expected)
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(token.strip().encode(), expected.encode())
     )
 
 
@@ -239,15 +243,17 @@ async def create_call(request: Request) -> Response:
     to = body.get("to") if isinstance(body, dict) else None
     from_ = body.get("from") if isinstance(body, dict) else None
     if not isinstance(to, str) or not E164.match(to):
-        return JSONResponse({"error": "'to' must be an E.164 number like +15551234567"},
-                            status_code=422)
+        return JSONResponse(
+            {"error": "'to' must be an E.164 number like +15551234567"}, status_code=422
+        )
     if from_ is not None and (not isinstance(from_, str) or not E164.match(from_)):
         return JSONResponse({"error": "'from' must be an E.164 number"}, status_code=422)
     if not runtime.accepting_calls:
         return JSONResponse({"error": "not accepting calls (draining)"}, status_code=503)
     try:
         placed = await runtime.call_control.create_call(
-            to, from_,
+            to,
+            from_,
             url=twiml.public_url(settings, twiml.VOICE_PATH),
             status_callback=twiml.public_url(settings, twiml.STATUS_PATH),
         )
@@ -257,8 +263,11 @@ async def create_call(request: Request) -> Response:
     def record() -> str:
         with transaction(runtime.session_factory) as session:
             call = call_store.get_or_create_call(
-                session, call_sid=placed.call_sid, from_number=from_ or settings.twilio_caller_id,
-                to_number=to, direction=CallDirection.outbound,
+                session,
+                call_sid=placed.call_sid,
+                from_number=from_ or settings.twilio_caller_id,
+                to_number=to,
+                direction=CallDirection.outbound,
             )
             call_store.add_event(session, call_id=call.id, kind="outbound_placed")
             return call.id
@@ -282,4 +291,3 @@ def telephony_routes() -> list[BaseRoute]:
         Route("/api/calls", create_call, methods=["POST"]),
         WebSocketRoute(twiml.MEDIA_PATH, media_stream_endpoint),
     ]
-

@@ -58,8 +58,9 @@ def _destination_verb(
     if kind == "queue":
         response.enqueue(target, action=action, method="POST")
         return
-    dial = Dial(action=action, method="POST", timeout=DIAL_TIMEOUT_S,
-                caller_id=settings.twilio_caller_id)
+    dial = Dial(
+        action=action, method="POST", timeout=DIAL_TIMEOUT_S, caller_id=settings.twilio_caller_id
+    )
     if kind == "tel":
         dial.number(target)
     elif kind == "sip":
@@ -95,8 +96,12 @@ def fallback_twiml(settings: Settings, call_id: str = "", *, already_fell_back: 
     if settings.human_fallback_number and not already_fell_back:
         response.say(FALLBACK_LINE, voice=VOICE)
         action = public_url(settings, DIAL_RESULT_PATH, call_id=call_id, fallback="1")
-        dial = Dial(action=action, method="POST", timeout=DIAL_TIMEOUT_S,
-                    caller_id=settings.twilio_caller_id)
+        dial = Dial(
+            action=action,
+            method="POST",
+            timeout=DIAL_TIMEOUT_S,
+            caller_id=settings.twilio_caller_id,
+        )
         dial.number(settings.human_fallback_number)
         response.append(dial)
         return str(response)

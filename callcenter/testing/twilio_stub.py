@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -48,7 +48,12 @@ class BackgroundServer:
     """Any ASGI app under uvicorn on 127.0.0.1 (random port) in a daemon thread."""
 
     def __init__(
-        self, app: Any, name: str = "server", port: int = 0, *, lifespan: str = "off",
+        self,
+        app: Any,
+        name: str = "server",
+        port: int = 0,
+        *,
+        lifespan: str = "off",
         start_timeout_s: float = 10.0,
     ) -> None:
         # lifespan="on" runs the app's startup (engines) before `start()` returns.
@@ -67,8 +72,13 @@ class BackgroundServer:
 
     def start(self) -> BackgroundServer:
         config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan=self.lifespan,
-            ws_max_size=1 << 20, ws_ping_interval=None, timeout_graceful_shutdown=2,
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan=self.lifespan,
+            ws_max_size=1 << 20,
+            ws_ping_interval=None,
+            timeout_graceful_shutdown=2,
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(
@@ -123,8 +133,12 @@ class StubCaller:
 
 
 class TwilioStub:
-    def __init__(self, account_sid: str = "AC00000000000000000000000000000000",
-                 auth_token: str = "dev-auth-token", caller: StubCaller | None = None) -> None:
+    def __init__(
+        self,
+        account_sid: str = "AC00000000000000000000000000000000",
+        auth_token: str = "dev-auth-token",
+        caller: StubCaller | None = None,
+    ) -> None:
         self.account_sid, self.auth_token, self.caller = account_sid, auth_token, caller
         self.requests: list[RecordedRequest] = []
         self.calls: dict[str, StubCall] = {}
@@ -133,11 +147,13 @@ class TwilioStub:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         base = API.format(account_sid="{account_sid}")
-        app = Starlette(routes=[
-            Route(base + ".json", self._create, methods=["POST"]),
-            Route(base + "/{call_sid}.json", self._update, methods=["POST"]),
-            Route(base + "/{call_sid}.json", self._fetch, methods=["GET"]),
-        ])
+        app = Starlette(
+            routes=[
+                Route(base + ".json", self._create, methods=["POST"]),
+                Route(base + "/{call_sid}.json", self._update, methods=["POST"]),
+                Route(base + "/{call_sid}.json", self._fetch, methods=["GET"]),
+            ]
+        )
         self.server = BackgroundServer(app, name="twilio-stub")
 
     @property
@@ -160,8 +176,12 @@ class TwilioStub:
     def __enter__(self) -> TwilioStub:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     def wait_simulation(self, call_sid: str, timeout: float = 60) -> SimulationResult:
@@ -194,29 +214,53 @@ class TwilioStub:
             self.requests.append(record)
         return record
 
-    def _error(self, record: RecordedRequest, status: int, code: int, message: str
-               ) -> JSONResponse:
+    def _error(self, record: RecordedRequest, status: int, code: int, message: str) -> JSONResponse:
         record.status_code = status
-        return JSONResponse({
-            "code": code, "message": message, "status": status,
-            "more_info": f"https://www.twilio.com/docs/errors/{code}",
-        }, status_code=status)
+        return JSONResponse(
+            {
+                "code": code,
+                "message": message,
+                "status": status,
+                "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            },
+            status_code=status,
+        )
 
     def _json(self, call: StubCall, status: int = 200) -> JSONResponse:
         uri = API.format(account_sid=self.account_sid) + f"/{call.sid}.json"
         date = format_datetime(call.created_at)
         ended = call.status in ("completed", "canceled", "failed", "busy", "no-answer")
-        return JSONResponse({
-            "sid": call.sid, "account_sid": self.account_sid, "api_version": "2010-04-01",
-            "to": call.to, "to_formatted": call.to, "from": call.from_,
-            "from_formatted": call.from_, "status": call.status, "direction": "outbound-api",
-            "date_created": date, "date_updated": date, "start_time": None,
-            "end_time": date if ended else None, "duration": "0" if ended else None,
-            "parent_call_sid": None, "phone_number_sid": None, "price": None,
-            "price_unit": "USD", "answered_by": None, "forwarded_from": None,
-            "group_sid": None, "caller_name": None, "queue_time": "0", "trunk_sid": None,
-            "uri": uri, "subresource_uris": {},
-        }, status_code=status)
+        return JSONResponse(
+            {
+                "sid": call.sid,
+                "account_sid": self.account_sid,
+                "api_version": "2010-04-01",
+                "to": call.to,
+                "to_formatted": call.to,
+                "from": call.from_,
+                "from_formatted": call.from_,
+                "status": call.status,
+                "direction": "outbound-api",
+                "date_created": date,
+                "date_updated": date,
+                "start_time": None,
+                "end_time": date if ended else None,
+                "duration": "0" if ended else None,
+                "parent_call_sid": None,
+                "phone_number_sid": None,
+                "price": None,
+                "price_unit": "USD",
+                "answered_by": None,
+                "forwarded_from": None,
+                "group_sid": None,
+                "caller_name": None,
+                "queue_time": "0",
+                "trunk_sid": None,
+                "uri": uri,
+                "subresource_uris": {},
+            },
+            status_code=status,
+        )
 
     async def _create(self, request: Request) -> JSONResponse:
         record = await self._record(request)
@@ -227,8 +271,13 @@ class TwilioStub:
             return self._error(record, 400, 21201, "No 'To' or 'From' number is specified")
         if not (form.get("Url") or form.get("Twiml") or form.get("ApplicationSid")):
             return self._error(record, 400, 21205, "Url parameter is required")
-        call = StubCall("CA" + uuid.uuid4().hex, form["To"], form["From"],
-                        url=form.get("Url"), twiml=form.get("Twiml"))
+        call = StubCall(
+            "CA" + uuid.uuid4().hex,
+            form["To"],
+            form["From"],
+            url=form.get("Url"),
+            twiml=form.get("Twiml"),
+        )
         with self._lock:
             self.calls[call.sid] = call
         record.call_sid, record.status_code = call.sid, 201
@@ -245,8 +294,11 @@ class TwilioStub:
             path = request.url.path
             return self._error(record, 404, 20404, f"The requested resource {path} was not found")
         ended = call.status in ("completed", "canceled", "failed", "busy", "no-answer")
-        twiml, url, status = record.form.get("Twiml"), record.form.get("Url"), record.form.get(
-            "Status")
+        twiml, url, status = (
+            record.form.get("Twiml"),
+            record.form.get("Url"),
+            record.form.get("Status"),
+        )
         if twiml or url:
             if ended:
                 return self._error(record, 400, 21220, "Call is not in-progress. Cannot redirect.")
@@ -259,8 +311,9 @@ class TwilioStub:
         return self._json(call)
 
     async def _fetch(self, request: Request) -> JSONResponse:
-        record = RecordedRequest("GET", request.url.path, {}, self._auth_ok(request),
-                                 request.path_params.get("call_sid"))
+        record = RecordedRequest(
+            "GET", request.url.path, {}, self._auth_ok(request), request.path_params.get("call_sid")
+        )
         call = self.calls.get(str(record.call_sid))
         if call is None:
             return self._error(record, 404, 20404, "The requested resource was not found")
@@ -268,8 +321,13 @@ class TwilioStub:
 
     # --- the simulated callee ------------------------------------------------------------
 
-    def add_call(self, call_sid: str, to: str = "+15550001111",
-                 from_: str = "+15005550006", status: str = "in-progress") -> StubCall:
+    def add_call(
+        self,
+        call_sid: str,
+        to: str = "+15550001111",
+        from_: str = "+15005550006",
+        status: str = "in-progress",
+    ) -> StubCall:
         """Make an inbound call known to the stub (so REST updates find it)."""
         call = StubCall(call_sid, to, from_, status=status)
         with self._lock:
@@ -292,11 +350,18 @@ class TwilioStub:
         remote = CallRemote()
         self._remotes[call.sid] = remote
         base = caller.options
-        options = SimulationOptions(**{**base.__dict__, "call_sid": call.sid,
-                                       "direction": "outbound-api", "from_number": call.from_,
-                                       "to_number": call.to, "twiml": call.twiml,
-                                       "auth_token": self.auth_token,
-                                       "account_sid": self.account_sid})
+        options = SimulationOptions(
+            **{
+                **base.__dict__,
+                "call_sid": call.sid,
+                "direction": "outbound-api",
+                "from_number": call.from_,
+                "to_number": call.to,
+                "twiml": call.twiml,
+                "auth_token": self.auth_token,
+                "account_sid": self.account_sid,
+            }
+        )
         if call.url:  # Twilio fetches the call's Url (signed) when the callee answers
             parts = urlsplit(call.url)
             options.public_url = f"{parts.scheme}://{parts.netloc}"

@@ -40,9 +40,7 @@ RULES = [
     Rule(match=r"\(keyed on the phone\)", reply="Thanks, I got the number you keyed."),
     Rule(
         match=r"number is",
-        tool_calls=[
-            ScriptedToolCall("verify_identity", {"account_number": "1001", "pin": "4321"})
-        ],
+        tool_calls=[ScriptedToolCall("verify_identity", {"account_number": "1001", "pin": "4321"})],
     ),
     Rule(match=r"balance", tool_calls=[ScriptedToolCall("get_balance", {})]),
     Rule(match=r"bye|that's all", tool_calls=[ScriptedToolCall("end_call", {})]),
@@ -72,9 +70,7 @@ def speech_app() -> Iterator[SpeechApp]:
             seed_demo(session)
         llm = ScriptedLLMServer(RULES).start()
         twilio = TwilioStub(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN).start()
-        server = BackgroundServer(
-            None, name="callcenter-e2e", lifespan="on", start_timeout_s=300
-        )
+        server = BackgroundServer(None, name="callcenter-e2e", lifespan="on", start_timeout_s=300)
         settings = load_settings(
             database_url=url.replace("postgresql+psycopg://", "postgresql://"),
             public_url=server.url,

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from callcenter.simulator.caller import CallRemote, SimulationOptions, run_call
 from callcenter.simulator.result import SimulationResult
 from callcenter.simulator.script import Dtmf, Hangup, Interrupt, Say, Step, WaitAgent
-from callcenter.store.models import Call, CallEvent, Speaker, ToolInvocation, Turn
 from callcenter.store.db import make_session_factory
+from callcenter.store.models import Call, CallEvent, Speaker, ToolInvocation, Turn
 from tests.e2e.conftest import ACCOUNT_SID, AUTH_TOKEN, LONG_REPLY, SpeechApp
 from tests.support.asr import transcribe_ulaw, words
 
@@ -134,7 +134,8 @@ async def test_verify_then_balance_then_goodbye(speech_app: SpeechApp) -> None:
     heard = words(transcribe_ulaw(result.agent_audio))
     assert "2417" in heard or "two thousand" in heard or "2 417" in heard, heard
     hangups = [
-        r for r in speech_app.twilio.requests
+        r
+        for r in speech_app.twilio.requests
         if r.call_sid == result.call_sid and r.form.get("Status") == "completed"
     ]
     assert hangups, "the agent hung up through Twilio REST after saying goodbye"
@@ -146,8 +147,7 @@ async def test_asking_for_a_person_escalates_with_a_handoff(speech_app: SpeechAp
         [GREETING, Say(text="I want to talk to a real person please."), REPLY],
     )
     redirects = [
-        r for r in speech_app.twilio.requests
-        if r.call_sid == result.call_sid and "Twiml" in r.form
+        r for r in speech_app.twilio.requests if r.call_sid == result.call_sid and "Twiml" in r.form
     ]
     assert redirects and "<Enqueue" in redirects[0].form["Twiml"]
     assert result.end_reason in {"transfer", "stop"}, result.end_reason
@@ -158,7 +158,8 @@ async def test_asking_for_a_person_escalates_with_a_handoff(speech_app: SpeechAp
 
         handoff = session.scalar(select(Handoff).where(Handoff.call_id == call_row.id))
         assert handoff is not None
-        assert handoff.summary.get("caller_intent")
+        assert "real person" in handoff.summary["intent"]
+        assert handoff.reason == "caller_request"
         events = session.scalars(
             select(CallEvent.kind).where(CallEvent.call_id == call_row.id)
         ).all()

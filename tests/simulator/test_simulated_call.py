@@ -18,8 +18,11 @@ SPEED = 4.0  # faster than real time; every timing below is call time
 
 
 def options(**overrides: object) -> SimulationOptions:
-    values: dict[str, object] = {"auth_token": AUTH_TOKEN, "account_sid": ACCOUNT_SID,
-                                 "speed": SPEED}
+    values: dict[str, object] = {
+        "auth_token": AUTH_TOKEN,
+        "account_sid": ACCOUNT_SID,
+        "speed": SPEED,
+    }
     values.update(overrides)
     return SimulationOptions(**values)  # type: ignore[arg-type]
 

@@ -44,10 +44,14 @@ def test_clear_drops_audio_and_returns_every_pending_mark() -> None:
     ("raw", "code"),
     [
         (b"\x00", wire.BINARY_FRAME),
-        ('{"event":"media","streamSid":"MZ","media":{"payload":"AA==","track":"x"}}',
-         wire.BAD_MESSAGE),
-        ('{"event":"mark","streamSid":"MZ","mark":{"name":"a"},"sequenceNumber":"1"}',
-         wire.BAD_MESSAGE),
+        (
+            '{"event":"media","streamSid":"MZ","media":{"payload":"AA==","track":"x"}}',
+            wire.BAD_MESSAGE,
+        ),
+        (
+            '{"event":"mark","streamSid":"MZ","mark":{"name":"a"},"sequenceNumber":"1"}',
+            wire.BAD_MESSAGE,
+        ),
         ('{"event":"clear"}', wire.BAD_MESSAGE),
         ('{"event":"media","streamSid":"MZ","media":{"payload":"%%"}}', wire.BAD_MESSAGE),
         ('{"event":"stop","streamSid":"MZ"}', wire.BAD_MESSAGE),
@@ -61,10 +65,12 @@ def test_outbound_strictness_like_twilio(raw: str | bytes, code: int) -> None:
 
 def test_outbound_valid_messages() -> None:
     assert wire.parse_outbound('{"event":"clear","streamSid":"MZ"}') == Clear("MZ")
-    assert wire.parse_outbound('{"event":"mark","streamSid":"MZ","mark":{"name":"x"}}') == \
-        SendMark("MZ", "x")
-    assert wire.parse_outbound('{"event":"media","streamSid":"MZ","media":{"payload":"AAE="}}') \
-        == SendMedia("MZ", b"\x00\x01")
+    assert wire.parse_outbound('{"event":"mark","streamSid":"MZ","mark":{"name":"x"}}') == SendMark(
+        "MZ", "x"
+    )
+    assert wire.parse_outbound(
+        '{"event":"media","streamSid":"MZ","media":{"payload":"AAE="}}'
+    ) == SendMedia("MZ", b"\x00\x01")
 
 
 def test_script_json_and_wav_of_any_rate(tmp_path: Path) -> None:
@@ -76,11 +82,21 @@ def test_script_json_and_wav_of_any_rate(tmp_path: Path) -> None:
         out.setframerate(22050)
         out.writeframes(float_to_pcm16(np.repeat(tone, 2)))
     script = tmp_path / "call.json"
-    script.write_text(json.dumps({"steps": [
-        {"wait_agent": {"quiet_ms": 500}}, {"say_wav": "caller.wav"}, {"say": "hello"},
-        {"silence_ms": 300}, {"dtmf": "12#"},
-        {"interrupt": {"after_ms": 400, "say": {"wav": "caller.wav"}}}, {"hangup": True},
-    ]}))
+    script.write_text(
+        json.dumps(
+            {
+                "steps": [
+                    {"wait_agent": {"quiet_ms": 500}},
+                    {"say_wav": "caller.wav"},
+                    {"say": "hello"},
+                    {"silence_ms": 300},
+                    {"dtmf": "12#"},
+                    {"interrupt": {"after_ms": 400, "say": {"wav": "caller.wav"}}},
+                    {"hangup": True},
+                ]
+            }
+        )
+    )
     steps = sc.load_script(script)
     assert steps[0] == sc.WaitAgent(quiet_ms=500)
     assert steps[1] == sc.Say(wav=str(path)) and steps[2] == sc.Say(text="hello")

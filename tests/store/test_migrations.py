@@ -50,12 +50,12 @@ def _schema_diff(url: str) -> list[object]:
 
 def _round_trip(url: str) -> None:
     migrate.upgrade(url)
-    assert EXPECTED_TABLES <= _tables(url)
+    assert _tables(url) >= EXPECTED_TABLES
     assert _schema_diff(url) == [], "models and migrations disagree"
     migrate.downgrade(url, "base")
     assert _tables(url) == set()
     migrate.upgrade(url)
-    assert EXPECTED_TABLES <= _tables(url)
+    assert _tables(url) >= EXPECTED_TABLES
 
 
 def test_postgres_upgrade_downgrade_upgrade() -> None:

@@ -37,7 +37,9 @@ def run_cli(*args: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[s
     )
 
 
-def wait_http(url: str, timeout_s: float = 60.0, process: subprocess.Popen[str] | None = None) -> None:
+def wait_http(
+    url: str, timeout_s: float = 60.0, process: subprocess.Popen[str] | None = None
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -51,7 +53,9 @@ def wait_http(url: str, timeout_s: float = 60.0, process: subprocess.Popen[str] 
 
 
 @contextmanager
-def serve(env: Mapping[str, str], port: int | None = None, timeout_s: float = 120.0) -> Iterator[str]:
+def serve(
+    env: Mapping[str, str], port: int | None = None, timeout_s: float = 120.0
+) -> Iterator[str]:
     """`callcenter serve` in a subprocess; yields its base URL and stops it afterwards."""
     port = port or free_port()
     process = subprocess.Popen(

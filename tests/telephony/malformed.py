@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 OTHER_SID = "MZ-not-this-stream"
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 _events = st.sampled_from(["media", "mark", "dtmf", "stop", "start", "clear", "MEDIA", "", "x"])
@@ -44,10 +45,13 @@ def _plausible(draw: st.DrawFn) -> str:
     if draw(st.booleans()):
         message[event if event else "media"] = body
     if event == "start":  # a second start: skipped as a duplicate, whatever it carries
-        message["start"] = {"streamSid": OTHER_SID, "callSid": "CA1", "accountSid": "AC1",
-                            "customParameters": {"call_id": "x", "token": "y"},
-                            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000,
-                                            "channels": 1}}
+        message["start"] = {
+            "streamSid": OTHER_SID,
+            "callSid": "CA1",
+            "accountSid": "AC1",
+            "customParameters": {"call_id": "x", "token": "y"},
+            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+        }
     if draw(st.booleans()):
         message.pop("streamSid")
     return _dump(message)
@@ -61,6 +65,7 @@ def malformed_messages() -> st.SearchStrategy[str | bytes]:
         st.dictionaries(st.text(max_size=10), _json_values, max_size=5).map(_dump),
         _plausible(),
         st.just("{" * 5000),
-        st.just(_dump({"event": "media", "streamSid": OTHER_SID,
-                       "media": {"payload": "A" * 70000}})),
+        st.just(
+            _dump({"event": "media", "streamSid": OTHER_SID, "media": {"payload": "A" * 70000}})
+        ),
     )

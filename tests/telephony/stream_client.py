@@ -15,8 +15,13 @@ from callcenter.telephony.signatures import sign
 from tests.support.live_app import ACCOUNT_SID, AUTH_TOKEN, LiveApp
 
 
-def post_signed(app: LiveApp, path: str, params: dict[str, str], token: str = AUTH_TOKEN,
-                signature: str | None = None) -> httpx.Response:
+def post_signed(
+    app: LiveApp,
+    path: str,
+    params: dict[str, str],
+    token: str = AUTH_TOKEN,
+    signature: str | None = None,
+) -> httpx.Response:
     if signature is None:
         signature = sign(token, app.settings.public_url + path, params)
     headers = {"X-Twilio-Signature": signature} if signature else {}
@@ -26,10 +31,18 @@ def post_signed(app: LiveApp, path: str, params: dict[str, str], token: str = AU
 def answer_call(app: LiveApp, call_sid: str | None = None) -> tuple[str, dict[str, str]]:
     """The voice webhook as Twilio calls it; returns the CallSid and the Stream parameters."""
     call_sid = call_sid or "CA" + uuid.uuid4().hex
-    response = post_signed(app, "/twilio/voice", {
-        "CallSid": call_sid, "AccountSid": ACCOUNT_SID, "From": "+15550001111",
-        "To": "+15005550006", "Direction": "inbound", "CallStatus": "ringing",
-    })
+    response = post_signed(
+        app,
+        "/twilio/voice",
+        {
+            "CallSid": call_sid,
+            "AccountSid": ACCOUNT_SID,
+            "From": "+15550001111",
+            "To": "+15005550006",
+            "Direction": "inbound",
+            "CallStatus": "ringing",
+        },
+    )
     assert response.status_code == 200, response.text
     return call_sid, read_answer(response.text).parameters
 

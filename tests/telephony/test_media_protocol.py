@@ -96,20 +96,35 @@ def test_outbound_encoding_has_exactly_the_documented_fields() -> None:
         ('{"event":"nope","streamSid":"MZ"}', ProtocolErrorReason.unknown_event),
         ('{"event":"media","streamSid":"MZ"}', ProtocolErrorReason.missing_field),
         ('{"event":"media","streamSid":"MZ","media":[]}', ProtocolErrorReason.bad_field),
-        ('{"event":"media","streamSid":"MZ","media":{"track":"inbound","chunk":"1",'
-         '"timestamp":"-5","payload":""}}', ProtocolErrorReason.bad_field),
-        ('{"event":"media","streamSid":"MZ","media":{"track":"inbound","chunk":"1",'
-         '"timestamp":"5","payload":"@@"}}', ProtocolErrorReason.bad_base64),
+        (
+            '{"event":"media","streamSid":"MZ","media":{"track":"inbound","chunk":"1",'
+            '"timestamp":"-5","payload":""}}',
+            ProtocolErrorReason.bad_field,
+        ),
+        (
+            '{"event":"media","streamSid":"MZ","media":{"track":"inbound","chunk":"1",'
+            '"timestamp":"5","payload":"@@"}}',
+            ProtocolErrorReason.bad_base64,
+        ),
         ('{"event":"dtmf","streamSid":"MZ","dtmf":{"digit":"x"}}', ProtocolErrorReason.bad_field),
-        ('{"event":"start","start":{"streamSid":"MZ","callSid":"CA","accountSid":"AC",'
-         '"customParameters":{"a":1},"mediaFormat":{"encoding":"x","sampleRate":8000,'
-         '"channels":1}}}', ProtocolErrorReason.bad_field),
-        ('{"event":"mark","streamSid":"MZ","mark":{"name":' + "[" * 100000 + "]" * 100000 + "}}",
-         ProtocolErrorReason.oversize),
-        ('{"event":"mark","streamSid":"MZ","mark":{"name":' + "[" * 30000 + "]" * 30000 + "}}",
-         ProtocolErrorReason.malformed_json),
-        ('{"event":"mark","streamSid":"MZ","sequenceNumber":true,"mark":{"name":"a"}}',
-         ProtocolErrorReason.bad_field),
+        (
+            '{"event":"start","start":{"streamSid":"MZ","callSid":"CA","accountSid":"AC",'
+            '"customParameters":{"a":1},"mediaFormat":{"encoding":"x","sampleRate":8000,'
+            '"channels":1}}}',
+            ProtocolErrorReason.bad_field,
+        ),
+        (
+            '{"event":"mark","streamSid":"MZ","mark":{"name":' + "[" * 100000 + "]" * 100000 + "}}",
+            ProtocolErrorReason.oversize,
+        ),
+        (
+            '{"event":"mark","streamSid":"MZ","mark":{"name":' + "[" * 30000 + "]" * 30000 + "}}",
+            ProtocolErrorReason.malformed_json,
+        ),
+        (
+            '{"event":"mark","streamSid":"MZ","sequenceNumber":true,"mark":{"name":"a"}}',
+            ProtocolErrorReason.bad_field,
+        ),
     ],
 )
 def test_typed_errors(raw: str | bytes, reason: ProtocolErrorReason) -> None:
@@ -120,8 +135,10 @@ def test_typed_errors(raw: str | bytes, reason: ProtocolErrorReason) -> None:
 
 def test_oversize_limit_is_64_kib() -> None:
     name = "x" * (MAX_MESSAGE_BYTES - 60)
-    assert isinstance(parse_inbound(json.dumps({"event": "mark", "streamSid": "MZ",
-                                                "mark": {"name": name}})), Mark)
+    assert isinstance(
+        parse_inbound(json.dumps({"event": "mark", "streamSid": "MZ", "mark": {"name": name}})),
+        Mark,
+    )
     with pytest.raises(ProtocolError, match="oversize"):
         parse_inbound(json.dumps({"event": "mark", "streamSid": "MZ", "mark": {"name": name * 2}}))
 

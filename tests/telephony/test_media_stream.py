@@ -70,9 +70,7 @@ def test_a_rejected_handshake_would_be_a_bare_403(live_app: Callable[..., LiveAp
 
 
 @pytest.mark.parametrize("tamper", ["token", "call_id", "missing"])
-def test_bad_stream_token_is_closed_1008(
-    live_app: Callable[..., LiveApp], tamper: str
-) -> None:
+def test_bad_stream_token_is_closed_1008(live_app: Callable[..., LiveApp], tamper: str) -> None:
     handlers = RecordingHandlerFactory()
     app = live_app(handler_factory=handlers)
     call_sid, params = answer_call(app)
@@ -104,8 +102,9 @@ def test_media_reaches_the_handler_and_stop_completes_the_call(
         ws.send(wire.stop(stream_sid, 9, call_sid, ACCOUNT_SID))
         with pytest.raises(ConnectionClosed):
             ws.recv(timeout=10)
-    handler = wait_for(lambda: handlers.handlers and handlers.handlers[0].stop_reason and
-                       handlers.handlers[0])
+    handler = wait_for(
+        lambda: handlers.handlers and handlers.handlers[0].stop_reason and handlers.handlers[0]
+    )
     assert handler.context.call_sid == call_sid and handler.context.stream_sid == stream_sid
     assert [(t, p[0]) for t, p in handler.media] == [(c * 20, c) for c in range(1, 6)]
     assert handler.digits == ["5"] and handler.stop_reason == "hangup"
@@ -124,8 +123,9 @@ def test_redirect_by_us_makes_stop_a_transfer(
 ) -> None:
     handlers = RecordingHandlerFactory()
     with TwilioStub(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN) as stub:
-        app = live_app(handler_factory=handlers, twilio_api_base=stub.url,
-                       human_destination="queue:support")
+        app = live_app(
+            handler_factory=handlers, twilio_api_base=stub.url, human_destination="queue:support"
+        )
         app.runtime.call_control = CallControl(app.settings)
         call_sid, params = answer_call(app)
         stub.add_call(call_sid)
@@ -162,10 +162,13 @@ def test_live_fuzz_10k_malformed_frames_and_the_call_goes_on(
         wait_for(lambda: agents.agents)
         seq = 100
 
-        @settings(max_examples=200, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
-        @given(st.lists(malformed_messages(), min_size=50, max_size=80),
-               st.sampled_from("0123456789*#"))
+        @settings(
+            max_examples=200, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
+        @given(
+            st.lists(malformed_messages(), min_size=50, max_size=80),
+            st.sampled_from("0123456789*#"),
+        )
         def fuzz(batch: list[str | bytes], digit: str) -> None:
             nonlocal sent, seq
             for message in batch:
@@ -187,9 +190,18 @@ def test_live_fuzz_10k_malformed_frames_and_the_call_goes_on(
     assert sent >= 10_000
     malformed = sum(
         app.runtime.metrics.value("malformed_frames_total", reason=reason)
-        for reason in ("malformed_json", "not_an_object", "unknown_event", "missing_field",
-                       "bad_field", "bad_base64", "oversize", "binary_frame", "wrong_stream",
-                       "duplicate_start")
+        for reason in (
+            "malformed_json",
+            "not_an_object",
+            "unknown_event",
+            "missing_field",
+            "bad_field",
+            "bad_base64",
+            "oversize",
+            "binary_frame",
+            "wrong_stream",
+            "duplicate_start",
+        )
     )
     assert malformed == sent
     assert app.runtime.metrics.value("media_handler_errors_total") == 0

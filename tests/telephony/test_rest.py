@@ -21,7 +21,9 @@ def stub() -> Iterator[TwilioStub]:
 
 def settings_for(stub: TwilioStub, **overrides: object) -> Settings:
     values: dict[str, object] = {
-        "twilio_api_base": stub.url, "twilio_account_sid": SID, "twilio_auth_token": TOKEN,
+        "twilio_api_base": stub.url,
+        "twilio_account_sid": SID,
+        "twilio_auth_token": TOKEN,
         "human_destination": "tel:+15550009999",
     }
     return load_settings(**{**values, **overrides})

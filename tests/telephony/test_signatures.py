@@ -42,7 +42,9 @@ def test_wss_vector_signs_the_websocket_url_only() -> None:
     assert settings.public_ws_url == "wss://agent.example.com/twilio/media"
     good = sign("12345", settings.public_ws_url)
     assert validate_stream_upgrade(settings, good)
-    assert not validate_stream_upgrade(settings, sign("12345", "https://agent.example.com/twilio/media"))
+    assert not validate_stream_upgrade(
+        settings, sign("12345", "https://agent.example.com/twilio/media")
+    )
     assert not validate_stream_upgrade(settings, None)
     assert not validate_stream_upgrade(settings, "")
 
@@ -69,12 +71,14 @@ def test_stream_token_round_trip_and_rejections() -> None:
     verify_stream_token("s3cret", token, "call-1", "CA1", now=1059)
     cases = {
         "expired": dict(secret="s3cret", token=token, call_id="call-1", call_sid="CA1", now=1061),
-        "wrong call": dict(secret="s3cret", token=token, call_id="call-2", call_sid="CA1",
-                           now=1001),
+        "wrong call": dict(
+            secret="s3cret", token=token, call_id="call-2", call_sid="CA1", now=1001
+        ),
         "wrong sid": dict(secret="s3cret", token=token, call_id="call-1", call_sid="CA2", now=1001),
         "wrong key": dict(secret="other", token=token, call_id="call-1", call_sid="CA1", now=1001),
-        "tampered expiry": dict(secret="s3cret", token="9" + token, call_id="call-1",
-                                call_sid="CA1", now=1001),
+        "tampered expiry": dict(
+            secret="s3cret", token="9" + token, call_id="call-1", call_sid="CA1", now=1001
+        ),
     }
     reasons = {}
     for name, kwargs in cases.items():
@@ -82,8 +86,11 @@ def test_stream_token_round_trip_and_rejections() -> None:
             verify_stream_token(**kwargs)  # type: ignore[arg-type]
         reasons[name] = error.value.reason
     assert reasons == {
-        "expired": "expired", "wrong call": "bad_signature", "wrong sid": "bad_signature",
-        "wrong key": "bad_signature", "tampered expiry": "bad_signature",
+        "expired": "expired",
+        "wrong call": "bad_signature",
+        "wrong sid": "bad_signature",
+        "wrong key": "bad_signature",
+        "tampered expiry": "bad_signature",
     }
     for bad in ("", "abc", "12.", ".abc", "x1.abc", "１２.abc"):
         with pytest.raises(StreamTokenError, match="malformed"):

@@ -27,8 +27,11 @@ async def test_rechunks_and_keeps_order() -> None:
     assert kinds[-1] == "mark" and kinds.index("mark") == 3
     import base64
 
-    sizes = [len(base64.b64decode(m["media"]["payload"])) for m in sent  # type: ignore[index]
-             if m["event"] == "media"]
+    sizes = [
+        len(base64.b64decode(m["media"]["payload"]))
+        for m in sent  # type: ignore[index]
+        if m["event"] == "media"
+    ]
     assert all(MIN_CHUNK_BYTES <= size <= MAX_CHUNK_BYTES + MIN_CHUNK_BYTES for size in sizes)
     assert sizes[:3] == [320, 320, 320]  # 2+2 frames, then the last one padded
     assert sum(sizes[3:]) == 8000

@@ -33,8 +33,7 @@ def test_answer_connects_a_stream_without_query_string() -> None:
         ("client:alice", "Dial", "Client", "alice"),
     ],
 )
-def test_transfer_destinations(destination: str, verb: str, child: str | None,
-                               target: str) -> None:
+def test_transfer_destinations(destination: str, verb: str, child: str | None, target: str) -> None:
     settings = load_settings(public_url="https://a.example", human_destination=destination)
     root = ET.fromstring(transfer_twiml(settings, "c1"))
     say, action = root[0], root[1]

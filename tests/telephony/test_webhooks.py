@@ -23,16 +23,21 @@ from tests.telephony.stream_client import answer_call, post_signed
 
 def counts(factory: sessionmaker[Session]) -> tuple[int, int]:
     with factory() as session:
-        return (session.scalar(select(func.count()).select_from(Call)) or 0,
-                session.scalar(select(func.count()).select_from(CallEvent)) or 0)
+        return (
+            session.scalar(select(func.count()).select_from(Call)) or 0,
+            session.scalar(select(func.count()).select_from(CallEvent)) or 0,
+        )
 
 
-@pytest.mark.parametrize("path", ["/twilio/voice", "/twilio/status", "/twilio/dial-result",
-                                  "/twilio/connect-action"])
+@pytest.mark.parametrize(
+    "path", ["/twilio/voice", "/twilio/status", "/twilio/dial-result", "/twilio/connect-action"]
+)
 @pytest.mark.parametrize("signature", ["", "d3Jvbmc=", "wrong-token"])
 def test_unsigned_webhooks_get_403_and_write_nothing(
-    live_app: Callable[..., LiveApp], live_factory: sessionmaker[Session],
-    path: str, signature: str,
+    live_app: Callable[..., LiveApp],
+    live_factory: sessionmaker[Session],
+    path: str,
+    signature: str,
 ) -> None:
     app = live_app()
     before = counts(live_factory)
@@ -64,10 +69,16 @@ def test_status_callbacks_are_events_and_final_status(
 ) -> None:
     app = live_app()
     call_sid, _params = answer_call(app)
-    stream = post_signed(app, "/twilio/status", {"CallSid": call_sid, "StreamSid": "MZ1",
-                                                 "StreamEvent": "stream-started"})
-    done = post_signed(app, "/twilio/status", {"CallSid": call_sid, "CallStatus": "completed",
-                                               "CallDuration": "42"})
+    stream = post_signed(
+        app,
+        "/twilio/status",
+        {"CallSid": call_sid, "StreamSid": "MZ1", "StreamEvent": "stream-started"},
+    )
+    done = post_signed(
+        app,
+        "/twilio/status",
+        {"CallSid": call_sid, "CallStatus": "completed", "CallDuration": "42"},
+    )
     assert stream.status_code == done.status_code == 204
     with live_factory() as session:
         call = call_store.get_call_by_sid(session, call_sid)
@@ -84,8 +95,7 @@ def test_dial_result_falls_back_when_nobody_answers(live_app: Callable[..., Live
     assert no_answer.status_code == 200
     assert read_answer(no_answer.text).kind == "dial" and "+15550007777" in no_answer.text
     # The fallback's own Dial comes back with fallback=1: then we apologise and hang up.
-    again = post_signed(app, path + "&fallback=1", {"CallSid": call_sid,
-                                                     "DialCallStatus": "busy"})
+    again = post_signed(app, path + "&fallback=1", {"CallSid": call_sid, "DialCallStatus": "busy"})
     assert "<Say" in again.text and read_answer(again.text).kind == "hangup"
     answered = post_signed(app, path, {"CallSid": call_sid, "DialCallStatus": "completed"})
     assert read_answer(answered.text).kind == "hangup" and "<Say" not in answered.text
@@ -98,11 +108,11 @@ def test_api_calls_needs_the_bearer_token(live_app: Callable[..., LiveApp]) -> N
     assert httpx.post(disabled.url + "/api/calls", json={"to": "+15551234567"}).status_code == 403
     app = live_app(api_token="t0ken")
     for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic t0ken"}):
-        response = httpx.post(app.url + "/api/calls", json={"to": "+15551234567"},
-                              headers=headers)
+        response = httpx.post(app.url + "/api/calls", json={"to": "+15551234567"}, headers=headers)
         assert response.status_code == 401
-    bad = httpx.post(app.url + "/api/calls", json={"to": "555"},
-                     headers={"Authorization": "Bearer t0ken"})
+    bad = httpx.post(
+        app.url + "/api/calls", json={"to": "555"}, headers={"Authorization": "Bearer t0ken"}
+    )
     assert bad.status_code == 422
 
 
@@ -111,15 +121,21 @@ def test_outbound_call_via_the_stub_plays_the_callee(
 ) -> None:
     agents = EchoAgentFactory(greeting=tone_ulaw(400))
     app = live_app(handler_factory=agents, api_token="t0ken")
-    callee = StubCaller(app.url, [sc.WaitAgent(quiet_ms=200), sc.Say(ulaw=tone_ulaw(300)),
-                                  sc.WaitAgent(quiet_ms=200)],
-                        SimulationOptions(speed=4.0))
+    callee = StubCaller(
+        app.url,
+        [sc.WaitAgent(quiet_ms=200), sc.Say(ulaw=tone_ulaw(300)), sc.WaitAgent(quiet_ms=200)],
+        SimulationOptions(speed=4.0),
+    )
     with TwilioStub(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, caller=callee) as stub:
         app.runtime.call_control = __import__(
             "callcenter.telephony.rest", fromlist=["CallControl"]
         ).CallControl(app.settings.model_copy(update={"twilio_api_base": stub.url}))
-        response = httpx.post(app.url + "/api/calls", json={"to": "+15551234567"},
-                              headers={"Authorization": "Bearer t0ken"}, timeout=20)
+        response = httpx.post(
+            app.url + "/api/calls",
+            json={"to": "+15551234567"},
+            headers={"Authorization": "Bearer t0ken"},
+            timeout=20,
+        )
         assert response.status_code == 201, response.text
         body = response.json()
         result = stub.wait_simulation(body["call_sid"])
