@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -53,7 +53,7 @@ class BackgroundServer:
         name: str = "server",
         port: int = 0,
         *,
-        lifespan: str = "off",
+        lifespan: Literal["auto", "on", "off"] = "off",
         start_timeout_s: float = 10.0,
     ) -> None:
         # lifespan="on" runs the app's startup (engines) before `start()` returns.
