@@ -79,7 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Modules that add sub-commands through a `register(commands)` function; each keeps its
 # heavy imports inside its handlers so `callcenter --help` stays fast.
-COMMAND_MODULES: list[str] = ["callcenter.web.cli", "callcenter.simulator.cli"]
+COMMAND_MODULES: list[str] = [
+    "callcenter.web.cli",
+    "callcenter.simulator.cli",
+    "callcenter.remote.cli",
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,7 +6,12 @@ collide; the serving process exposes ``metrics.registry``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+if TYPE_CHECKING:
+    from callcenter.dialogue.timing import TurnTiming
 
 # Seconds; dense below one second where the voice-to-voice budget lives.
 LATENCY_BUCKETS = (
@@ -74,8 +79,17 @@ class Metrics:
             "barge_in_reaction_seconds", "Caller speech onset to the clear sent to Twilio"
         )
 
-    def observe_voice_latency(self, seconds: float) -> None:
-        self.voice_latency.observe(seconds)
+    def observe_turn(self, timing: TurnTiming) -> None:
+        pairs = (
+            (self.voice_latency, timing.voice_to_voice_ms),
+            (self.vad_endpoint_delay, timing.endpoint_ms),
+            (self.asr_seconds, timing.asr_ms),
+            (self.llm_first_token, timing.llm_ttft_ms),
+            (self.tts_first_audio, timing.tts_first_audio_ms),
+        )
+        for histogram, value_ms in pairs:
+            if value_ms is not None:
+                histogram.observe(value_ms / 1000.0)
 
     def value(self, name: str, **labels: str) -> float:
         """A sample's current value (0 if never touched); for tests and /healthz."""

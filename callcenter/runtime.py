@@ -115,7 +115,8 @@ class Runtime:
             chat=chat,
             synthesizer=synthesizer,
         )
-        self.services.observe_latency = self.metrics.observe_voice_latency
+        self.services.observe_timing = self.metrics.observe_turn
+        self.services.observe_barge_in = self.metrics.barge_in_reaction.observe
         await warm_fixed_lines(self.services.phrases, default_prompt_set())
         self.handler_factory = CallSessionFactory(self.services, self.session_factory)
 

@@ -10,11 +10,28 @@ if TYPE_CHECKING:
     from callcenter.asr.batcher import BatchingTranscriber
     from callcenter.settings import Settings
 
-__all__ = ["ASR_RATE", "HINT_DIGITS", "Transcriber", "Transcript", "make_transcriber"]
+__all__ = [
+    "ASR_RATE",
+    "HINT_DIGITS",
+    "Transcriber",
+    "Transcript",
+    "make_local_transcriber",
+    "make_transcriber",
+]
 
 
-def make_transcriber(settings: Settings) -> BatchingTranscriber:
-    """The process-wide transcriber: the Whisper engine behind the cross-call batcher.
+def make_transcriber(settings: Settings) -> Transcriber:
+    """The process-wide transcriber: the ASR service at ``CALLCENTER_ASR_URL`` when set
+    (one GPU shared by many web pods), else the in-process engine."""
+    if settings.asr_url:
+        from callcenter.remote.asr_client import RemoteTranscriber
+
+        return RemoteTranscriber(settings.asr_url)
+    return make_local_transcriber(settings)
+
+
+def make_local_transcriber(settings: Settings) -> BatchingTranscriber:
+    """The Whisper engine behind the cross-call batcher (what ``asr-server`` serves).
 
     Loading the model takes a few seconds; call this once at start-up (app lifespan).
     """

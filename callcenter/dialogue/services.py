@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from callcenter.asr.base import Transcriber
 from callcenter.dialogue.reply import ToolReplyMode
+from callcenter.dialogue.timing import TurnTiming
 from callcenter.dialogue.voice import PhraseCache
 from callcenter.llm.base import ChatModel, ToolCallRequest
 from callcenter.settings import Settings
@@ -42,6 +43,7 @@ class SessionServices:
     # Hand the live call to a human (handoff row, summary job, Twilio redirect).
     transfer: Callable[[StreamContext, CallContext, str], Awaitable[None]]
     hang_up: Callable[[StreamContext], Awaitable[None]]
-    observe_latency: Callable[[float], None] = lambda _s: None
+    observe_timing: Callable[[TurnTiming], None] = lambda _timing: None
+    observe_barge_in: Callable[[float], None] = lambda _seconds: None
     on_call_ended: Callable[[str], None] = lambda _call_id: None
     tool_reply_mode: ToolReplyMode = "say"

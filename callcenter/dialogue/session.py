@@ -27,6 +27,7 @@ from callcenter.dialogue.inbound import InboundSpeech, Pause, Utterance
 from callcenter.dialogue.prompts import PromptSet
 from callcenter.dialogue.reply import ReplyResult, ReplyRunner, Speak
 from callcenter.dialogue.services import SessionServices
+from callcenter.dialogue.timing import TurnTiming
 from callcenter.dialogue.turns import DtmfCollector, TurnPolicy
 from callcenter.dialogue.voice import AgentVoice
 from callcenter.llm.base import Message, ToolCallRequest
@@ -83,6 +84,9 @@ class CallSession:
         self._barged_in = False
         self._last_user_answered = True
         self._speculative: tuple[float, asyncio.Task[Transcript]] | None = None
+        self._pending_timing: TurnTiming | None = None
+        self._timing = TurnTiming()
+        self._first_clause_at: float | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -124,7 +128,10 @@ class CallSession:
                 if self._speculative is not None and self._speculative[0] == event.end_ms:
                     early = self._speculative[1]  # same speech: reuse that transcript
                 self._speculative = None
-                self._spawn(self._on_utterance(event.audio, time.monotonic() - lag_s, early))
+                timing = TurnTiming(endpoint_ms=lag_s * 1000.0)
+                self._spawn(
+                    self._on_utterance(event.audio, time.monotonic() - lag_s, early, timing)
+                )
         if self.inbound.in_speech:
             self._last_activity = time.monotonic()
             if self.inbound.speech_ms >= self.policy.barge_in_min_speech_ms:
@@ -169,7 +176,11 @@ class CallSession:
         self._barged_in = True
         onset_ms = self._stream_ms - self.inbound.speech_ms
         await self.tracker.clear()
-        self._record_event("barge_in", {"cause": cause, "onset_ms": onset_ms})
+        reaction_ms = self._stream_ms - onset_ms if cause == "speech" else 0.0
+        self.services.observe_barge_in(reaction_ms / 1000.0)
+        self._record_event(
+            "barge_in", {"cause": cause, "onset_ms": onset_ms, "reaction_ms": reaction_ms}
+        )
         await self._cancel_reply()
 
     async def _cancel_reply(self) -> None:
@@ -190,13 +201,19 @@ class CallSession:
         audio: np.ndarray,
         speech_end_wall: float,
         early: asyncio.Task[Transcript] | None = None,
+        timing: TurnTiming | None = None,
     ) -> None:
+        timing = timing or TurnTiming()
+        started = time.monotonic()
         transcript: Transcript | None = None
         if early is not None:
             with contextlib.suppress(Exception):
                 transcript = await early
+                timing.speculative_asr = True
         if transcript is None:
             transcript = await self._transcribe(audio)
+        timing.asr_ms = (time.monotonic() - started) * 1000.0
+        self._pending_timing = timing
         text = transcript.text.strip()
         if not text:
             return
@@ -295,6 +312,7 @@ class CallSession:
         self._barged_in = False
         self._audible = False
         self._first_audio_wall = None
+        self._timing, self._pending_timing = self._pending_timing or TurnTiming(), None
         self._reply_task = asyncio.create_task(self._reply())
 
     async def _reply(self) -> None:
@@ -328,6 +346,8 @@ class CallSession:
                     self.voice.begin(utterance_id)
                     started = True
                     self.state = "speaking"
+                    self._timing.llm_ttft_ms = (result.first_token_s or 0.0) * 1000.0
+                    self._first_clause_at = time.monotonic()
                 if item.cached:
                     duration = await self.voice.say_cached(item.text)
                 else:
@@ -342,9 +362,13 @@ class CallSession:
         except asyncio.CancelledError:
             producer.cancel()
             raise
-        except Exception:
+        except Exception as error:
             log.exception("reply failed", extra={"call_id": self.call_id})
             producer.cancel()
+            self._record_event("error", {"stage": "reply", "error": repr(error)[:300]})
+            if not spoken.clauses:
+                # The caller heard nothing and the model is not answering: a person will.
+                result.action, result.reason = "transfer", EscalationReason.llm_unavailable
         finally:
             self._finish_agent_turn(agent_seq, utterance_id, spoken, result, started)
             self.state = "listening"
@@ -365,8 +389,12 @@ class CallSession:
             self._first_audio_wall = wall
             if self._speech_end_wall is not None:
                 latency_s = wall - self._speech_end_wall
-                self.services.observe_latency(latency_s)
-                self._record_event("first_audio", {"latency_ms": round(latency_s * 1000)})
+                timing = self._timing
+                timing.voice_to_voice_ms = latency_s * 1000.0
+                if self._first_clause_at is not None:
+                    timing.tts_first_audio_ms = (wall - self._first_clause_at) * 1000.0
+                self.services.observe_timing(timing)
+                self._record_event("turn_timing", timing.as_payload())
 
     def _record_agent_turn_start(self, seq: int, spoken: SpokenUtterance) -> None:
         latency_ms = (
@@ -430,6 +458,7 @@ class CallSession:
         text = self.prompts.render(name)
         if not text:
             return
+        self._first_clause_at = time.monotonic()
         self._seq += 1
         seq = self._seq
         utterance_id = f"a{seq}"

@@ -183,7 +183,10 @@ class Call(Base):
     )
     status: Mapped[CallStatus] = mapped_column(enum_column(CallStatus), default=CallStatus.ringing)
     language: Mapped[str] = mapped_column(String(16), default="en")
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Indexed for the retention purge.
+    started_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     end_reason: Mapped[str | None] = mapped_column(String(64))
     # The process serving the live call; used to mark calls interrupted after a crash.
@@ -364,6 +367,54 @@ class AuditLog(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+# --- background jobs --------------------------------------------------------------------
+
+
+class OutboxJob(Base):
+    """A Celery job recorded in the transaction that caused it (transactional outbox).
+
+    Sent after commit; if the broker is down it stays unsent and a sweeper sends it
+    when the broker is back, so a job is never lost between the database and Redis.
+    """
+
+    __tablename__ = "outbox_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task: Mapped[str] = mapped_column(String(100))
+    args: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class DeliveryStatus(enum.StrEnum):
+    pending = "pending"
+    delivered = "delivered"
+    failed = "failed"  # gave up after the configured number of attempts
+
+
+class WebhookDelivery(Base):
+    """One call event for the CRM webhook; its id is the delivery's Idempotency-Key."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # No foreign key: the record of a delivery outlives the purge of its call.
+    call_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    event: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True, default=new_uuid)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        enum_column(DeliveryStatus), default=DeliveryStatus.pending
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 __all__ = [
     "Account",
     "AccountStatus",
@@ -376,8 +427,10 @@ __all__ = [
     "Callback",
     "CardStatus",
     "Customer",
+    "DeliveryStatus",
     "Handoff",
     "HandoffStatus",
+    "OutboxJob",
     "PromptVersion",
     "Role",
     "Speaker",
@@ -388,4 +441,5 @@ __all__ = [
     "Turn",
     "User",
     "VersionStatus",
+    "WebhookDelivery",
 ]

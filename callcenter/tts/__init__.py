@@ -12,11 +12,26 @@ from callcenter.tts.base import AudioChunk, Synthesizer
 if TYPE_CHECKING:
     from callcenter.settings import Settings
 
-__all__ = ["AudioChunk", "Synthesizer", "make_synthesizer"]
+__all__ = ["AudioChunk", "Synthesizer", "make_local_synthesizer", "make_synthesizer"]
+
+# How long a web process waits at start-up for the TTS service (pods start in any order).
+REMOTE_READY_WAIT_S = 60.0
 
 
 def make_synthesizer(settings: Settings) -> Synthesizer:
-    """The configured engine, loaded and ready (blocking: call it at start-up)."""
+    """The TTS service at ``CALLCENTER_TTS_URL`` when set, else the in-process engine.
+
+    Blocking (loads a model or waits for the service): call it at start-up.
+    """
+    if settings.tts_url:
+        from callcenter.remote.tts_client import RemoteSynthesizer
+
+        return RemoteSynthesizer(settings.tts_url, wait_ready_s=REMOTE_READY_WAIT_S)
+    return make_local_synthesizer(settings)
+
+
+def make_local_synthesizer(settings: Settings) -> Synthesizer:
+    """The configured engine in this process, loaded and ready (what ``tts-server`` serves)."""
     if settings.tts_engine == "xtts":
         from callcenter.tts.piper import DEFAULT_VOICE
         from callcenter.tts.xtts import XttsSynthesizer

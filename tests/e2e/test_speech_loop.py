@@ -107,7 +107,7 @@ async def test_verify_then_balance_then_goodbye(speech_app: SpeechApp) -> None:
         speech_app,
         [
             GREETING,
-            Say(text="My account number is 1001 and my PIN is 4321."),
+            Say(text="My account number is one zero zero one, and my PIN is four three two one."),
             REPLY,
             Say(text="What is my balance?"),
             REPLY,

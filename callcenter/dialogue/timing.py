@@ -1,0 +1,24 @@
+"""Per-turn stage timings: where the time between the caller's last word and the agent's
+first audio went. Recorded as a `turn_timing` call event and as Prometheus histograms."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class TurnTiming:
+    # End of caller speech -> the endpointer decided the turn was over (mostly silence).
+    endpoint_ms: float | None = None
+    # Endpoint -> transcript ready (≈ 0 when the speculative transcript was reused).
+    asr_ms: float | None = None
+    speculative_asr: bool = False
+    # Reply start -> first LLM token (text or tool call).
+    llm_ttft_ms: float | None = None
+    # First clause ready -> its first audio sent to Twilio.
+    tts_first_audio_ms: float | None = None
+    # End of caller speech -> first agent audio sent (the number callers feel).
+    voice_to_voice_ms: float | None = None
+
+    def as_payload(self) -> dict[str, float | bool | None]:
+        return {k: (round(v, 1) if isinstance(v, float) else v) for k, v in asdict(self).items()}

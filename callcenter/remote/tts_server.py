@@ -1,0 +1,178 @@
+"""``callcenter tts-server``: a synthesizer streamed over WebSockets to many web pods.
+
+One connection per clause (see :mod:`.wire`). Audio is sent as the engine produces it;
+when the client closes the socket (barge-in, hang-up) the stream is closed at once,
+which stops the engine after the step in flight (see ``tts/worker.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from callcenter.metrics import LATENCY_BUCKETS
+from callcenter.remote import wire
+from callcenter.remote.serving import probe_routes
+from callcenter.tts.base import Synthesizer
+
+log = logging.getLogger(__name__)
+
+
+class TtsMetrics:
+    def __init__(self, engine: dict[str, Synthesizer]) -> None:
+        self.registry = CollectorRegistry()
+        self.streams = Counter(
+            "tts_streams",
+            "Clauses streamed, by outcome (completed, cancelled by the client, error)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.active = Gauge("tts_active_streams", "Clauses streaming now", registry=self.registry)
+        self.first_audio = Histogram(
+            "tts_first_audio_seconds",
+            "Text received to the first audio chunk sent",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.audio_seconds = Counter(
+            "tts_audio_seconds", "Seconds of audio sent", registry=self.registry
+        )
+        # Chunks the engine produced, sent or not: an early close must stop this growing.
+        engine_chunks = Gauge(
+            "tts_engine_chunks", "Audio chunks the engine has synthesised", registry=self.registry
+        )
+        engine_chunks.set_function(
+            lambda: float(getattr(engine.get("synthesizer"), "chunks_synthesized", 0))
+        )
+
+
+def create_tts_app(load: Callable[[], Synthesizer], *, describe: dict[str, Any]) -> Starlette:
+    """The TTS service; ``load`` builds the engine (blocking, run once at start-up)."""
+    engine: dict[str, Synthesizer] = {}
+    metrics = TtsMetrics(engine)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        synthesizer = await asyncio.to_thread(load)
+        warm_up = getattr(synthesizer, "warm_up", None)
+        if warm_up is not None:  # first-run kernel and cache set-up, before any caller
+            await warm_up()
+        engine["synthesizer"] = synthesizer
+        log.info("tts service ready: %s (%d Hz)", describe, synthesizer.sample_rate)
+        try:
+            yield
+        finally:
+            await engine.pop("synthesizer").close()
+
+    async def info(request: Request) -> JSONResponse:
+        synthesizer = engine.get("synthesizer")
+        if synthesizer is None:
+            return JSONResponse({"error": "the TTS engine is not loaded"}, status_code=503)
+        return JSONResponse(
+            {**describe, "sample_rate": synthesizer.sample_rate, "encoding": wire.TTS_ENCODING}
+        )
+
+    async def stream(websocket: WebSocket) -> None:
+        await websocket.accept()
+        synthesizer = engine.get("synthesizer")
+        if synthesizer is None:
+            await _refuse(websocket, "the TTS engine is not loaded", code=1013)
+            return
+        try:
+            text = wire.parse_tts_request(await websocket.receive_text())
+        except WebSocketDisconnect:
+            return
+        except (wire.WireError, KeyError) as error:  # KeyError: a binary first message
+            await _refuse(websocket, str(error) or "expected a text message", code=1007)
+            return
+        metrics.active.inc()
+        try:
+            outcome = await _stream_until_closed(websocket, synthesizer, text, metrics)
+        finally:
+            metrics.active.dec()
+        metrics.streams.labels(outcome).inc()
+
+    routes = [
+        Route(wire.INFO_PATH, info),
+        WebSocketRoute(wire.STREAM_PATH, stream),
+        *probe_routes(metrics.registry, lambda: "synthesizer" in engine, lambda: describe),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.metrics = metrics
+    return app
+
+
+async def _stream_until_closed(
+    websocket: WebSocket, synthesizer: Synthesizer, text: str, metrics: TtsMetrics
+) -> str:
+    """Send the clause's audio while listening for the client's close; the outcome."""
+    sender = asyncio.ensure_future(_send_audio(websocket, synthesizer, text, metrics))
+    listener = asyncio.ensure_future(_closed_by_client(websocket))
+    try:
+        done, _ = await asyncio.wait({sender, listener}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        listener.cancel()
+        if not sender.done():
+            sender.cancel()  # closes the engine's stream: synthesis stops here
+    if sender not in done:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sender
+        return "cancelled"
+    try:
+        sender.result()
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        return "cancelled"  # the client vanished mid-send
+    except Exception as error:
+        log.exception("synthesis failed")
+        await _refuse(websocket, f"synthesis failed: {error}", code=1011)
+        return "error"
+    await websocket.close(code=1000)
+    return "completed"
+
+
+async def _send_audio(
+    websocket: WebSocket, synthesizer: Synthesizer, text: str, metrics: TtsMetrics
+) -> None:
+    started = time.perf_counter()
+    start = wire.tts_event("start", sample_rate=synthesizer.sample_rate, encoding=wire.TTS_ENCODING)
+    await websocket.send_text(start)
+    chunks = 0
+    audio = synthesizer.stream(text)
+    try:
+        async for chunk in audio:
+            if chunks == 0:
+                metrics.first_audio.observe(time.perf_counter() - started)
+            await websocket.send_bytes(wire.encode_audio(chunk.samples))
+            metrics.audio_seconds.inc(chunk.samples.size / chunk.sample_rate)
+            chunks += 1
+    finally:
+        # Now, not at garbage collection: this is what stops the engine on a cancel.
+        aclose = getattr(audio, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    await websocket.send_text(wire.tts_event("end", chunks=chunks))
+
+
+async def _closed_by_client(websocket: WebSocket) -> None:
+    # Clients send nothing after the request; extra messages are ignored, not errors.
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass
+
+
+async def _refuse(websocket: WebSocket, message: str, *, code: int) -> None:
+    if websocket.application_state is WebSocketState.CONNECTED:
+        with contextlib.suppress(Exception):
+            await websocket.send_text(wire.tts_event("error", message=message))
+            await websocket.close(code=code)
