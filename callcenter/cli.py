@@ -17,9 +17,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from callcenter.app import create_app
+    from callcenter.shutdown import DrainingServer
+    from callcenter.tasks.cli import start_worker_process, stop_worker_process
 
     app = create_app(settings)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=args.host or settings.host,
         port=args.port or settings.port,
@@ -27,8 +29,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         ws_max_size=1 << 20,
         # Calls can be long; let the app decide when a WebSocket is dead.
         ws_ping_interval=None,
-        timeout_graceful_shutdown=args.grace,
+        # Live calls were drained (or handed off) before uvicorn's own shutdown starts.
+        timeout_graceful_shutdown=5,
     )
+    grace = settings.shutdown_grace_s if args.grace is None else args.grace
+    server = DrainingServer(config, app.state.runtime, grace)
+    worker = start_worker_process(beat=True) if args.with_worker else None
+    try:
+        server.run()
+    finally:
+        if worker is not None:
+            stop_worker_process(worker)
     return 0
 
 
@@ -60,7 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the web app (webhooks, media streams, consoles)")
     serve.add_argument("--host", default=None, help="default: CALLCENTER_HOST (127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="default: CALLCENTER_PORT (8080)")
-    serve.add_argument("--grace", type=int, default=30, help="seconds live calls get on SIGTERM")
+    serve.add_argument(
+        "--grace",
+        type=float,
+        default=None,
+        help="seconds live calls get on SIGTERM (default: CALLCENTER_SHUTDOWN_GRACE_S, 30)",
+    )
+    serve.add_argument(
+        "--with-worker",
+        action="store_true",
+        help="also run `callcenter worker --beat` as a child process (one-machine setup)",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     db = commands.add_parser("db", help="database migrations and demo data")
@@ -83,6 +104,9 @@ COMMAND_MODULES: list[str] = [
     "callcenter.web.cli",
     "callcenter.simulator.cli",
     "callcenter.remote.cli",
+    "callcenter.bench.cli",
+    "callcenter.tasks.cli",
+    "callcenter.bench.load",
 ]
 
 

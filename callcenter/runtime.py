@@ -7,7 +7,7 @@ import logging
 import os
 import socket
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -39,6 +39,9 @@ class Runtime:
         self.server_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.accepting_calls = True
         self.live_calls = 0
+        # call_id -> the live call's handler (graceful shutdown hands these to humans).
+        self.live_handlers: dict[str, Any] = {}
+        self._sweeper: asyncio.Task[None] | None = None
         self.metrics = Metrics()
         # Builds the per-call MediaStreamHandler when a Media Stream starts. The call
         # session replaces this; the default only records what arrives.
@@ -71,6 +74,7 @@ class Runtime:
         await asyncio.to_thread(self._prepare_store)
         if self.speech:
             await self._start_speech()
+            self._start_outbox_sweeper()
         log.info("runtime started", extra={"server_id": self.server_id})
 
     def _prepare_store(self) -> None:
@@ -120,8 +124,20 @@ class Runtime:
         await warm_fixed_lines(self.services.phrases, default_prompt_set())
         self.handler_factory = CallSessionFactory(self.services, self.session_factory)
 
+    def _start_outbox_sweeper(self) -> None:
+        # Jobs the broker could not take (Redis down) wait in the outbox table; the
+        # served process re-sends them, so a handoff summary is never lost.
+        if self.settings.job_sweep_interval_s > 0:
+            from callcenter.tasks.outbox import run_sweeper
+
+            self._sweeper = asyncio.create_task(
+                run_sweeper(self.session_factory, self.settings.job_sweep_interval_s)
+            )
+
     async def stop(self) -> None:
         self.accepting_calls = False
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         if self.services is not None:
             services = self.services
             for closer in (

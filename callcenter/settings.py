@@ -36,6 +36,18 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=90, ge=1)
     crm_webhook_url: str = ""
     crm_webhook_secret: str = ""
+    crm_webhook_max_attempts: int = Field(default=8, ge=1)
+    crm_webhook_backoff_s: float = Field(default=2.0, gt=0)
+    crm_webhook_timeout_s: float = Field(default=10.0, gt=0)
+    # Unacked jobs of a worker that died come back after this long (keep it above the
+    # longest job, 120 s); reject_on_worker_lost brings them back at once when only a
+    # pool child died.
+    celery_visibility_timeout_s: int = Field(default=600, ge=1)
+    # How often the server re-sends jobs the broker could not take (0 = never).
+    job_sweep_interval_s: float = Field(default=5.0, ge=0)
+    # On SIGTERM: stop taking calls, let live ones finish for this long, then hand the
+    # rest to a human ("shutdown") and exit.
+    shutdown_grace_s: float = Field(default=30.0, ge=0)
 
     # --- web and telephony ----------------------------------------------------------
     host: str = "127.0.0.1"

@@ -194,6 +194,11 @@ class Endpointer:
         """True between ``SpeechStarted`` and ``SpeechEnded``."""
         return self._started
 
+    @property
+    def pausing(self) -> bool:
+        """Inside a turn, in silence that has not (yet) ended the turn."""
+        return self._started and self._silence_start is not None
+
     def push(self, samples: np.ndarray) -> list[EndpointEvent]:
         """Feed one frame (any length) at ``input_rate``; returns the events it caused."""
         events: list[EndpointEvent] = []

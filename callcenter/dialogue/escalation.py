@@ -34,6 +34,7 @@ class EscalationReason(enum.StrEnum):
     failed_verification = "failed_verification"  # same value the verify_identity tool signals
     model_transfer = "model_transfer"  # the model called transfer_to_human
     llm_unavailable = "llm_unavailable"
+    shutdown = "shutdown"  # the server is stopping and the grace period ran out
     other = "other"
 
 

@@ -43,8 +43,14 @@ class InboundSpeech:
         self._onset_ms: float | None = None
 
     @property
-    def in_speech(self) -> bool:
+    def in_turn(self) -> bool:
+        """Between the start and the end of a caller turn (pauses included)."""
         return self.endpointer.speaking
+
+    @property
+    def in_speech(self) -> bool:
+        """The caller is talking right now (a pause inside a turn is not speech)."""
+        return self.endpointer.speaking and not self.endpointer.pausing
 
     @property
     def speech_ms(self) -> float:

@@ -51,7 +51,9 @@ class ReplyRunner:
         *,
         max_tool_rounds: int = 3,
         tool_reply_mode: ToolReplyMode = "say",
+        before_tools: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        self._before_tools = before_tools
         self._chat = chat
         self._tools = tools
         self._execute_tool = execute_tool
@@ -76,6 +78,8 @@ class ReplyRunner:
             calls = await self._stream_round(working, speak, session_key, result, started)
             if not calls:
                 return result
+            if self._before_tools is not None:
+                await self._before_tools()  # e.g. wait until a speculative turn is confirmed
             request_message = _assistant_tool_calls(calls)
             working.append(request_message)
             result.tool_messages.append(request_message)

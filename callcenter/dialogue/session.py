@@ -27,6 +27,7 @@ from callcenter.dialogue.inbound import InboundSpeech, Pause, Utterance
 from callcenter.dialogue.prompts import PromptSet
 from callcenter.dialogue.reply import ReplyResult, ReplyRunner, Speak
 from callcenter.dialogue.services import SessionServices
+from callcenter.dialogue.speculation import Speculation
 from callcenter.dialogue.timing import TurnTiming
 from callcenter.dialogue.turns import DtmfCollector, TurnPolicy
 from callcenter.dialogue.voice import AgentVoice
@@ -83,7 +84,8 @@ class CallSession:
         self._audible = False  # the current reply has sent audio
         self._barged_in = False
         self._last_user_answered = True
-        self._speculative: tuple[float, asyncio.Task[Transcript]] | None = None
+        self._spec: Speculation | None = None
+        self._reply_gate: asyncio.Event | None = None
         self._pending_timing: TurnTiming | None = None
         self._timing = TurnTiming()
         self._first_clause_at: float | None = None
@@ -117,25 +119,90 @@ class CallSession:
             return
         self._stream_ms = timestamp_ms
         for event in self.inbound.feed(ulaw_to_float(ulaw)):
+            # When the caller stopped talking, in wall-clock time (the latency baseline).
+            lag_s = max(0.0, (self.inbound.position_ms - event.end_ms) / 1000.0)
+            end_wall = time.monotonic() - lag_s
             if isinstance(event, Pause):
-                # Transcribe speculatively while endpointing waits for more silence.
-                self._speculative = (event.end_ms, self._spawn(self._transcribe(event.audio)))
+                self._speculate(event, end_wall)
             elif isinstance(event, Utterance):
                 self._last_activity = time.monotonic()
-                # When the caller stopped talking, in wall-clock time (latency baseline).
-                lag_s = max(0.0, (self.inbound.position_ms - event.end_ms) / 1000.0)
-                early = None
-                if self._speculative is not None and self._speculative[0] == event.end_ms:
-                    early = self._speculative[1]  # same speech: reuse that transcript
-                self._speculative = None
-                timing = TurnTiming(endpoint_ms=lag_s * 1000.0)
-                self._spawn(
-                    self._on_utterance(event.audio, time.monotonic() - lag_s, early, timing)
-                )
+                spec = self._spec
+                if spec is not None and spec.end_ms == event.end_ms:
+                    self._confirm_speculation(spec, lag_s)
+                else:
+                    self._abandon_speculation()
+                    timing = TurnTiming(endpoint_ms=lag_s * 1000.0)
+                    self._spawn(self._on_utterance(event.audio, end_wall, timing))
         if self.inbound.in_speech:
             self._last_activity = time.monotonic()
+            if self._spec is not None:
+                self._abandon_speculation()  # the caller only paused: start over
             if self.inbound.speech_ms >= self.policy.barge_in_min_speech_ms:
                 await self._caller_is_talking()
+
+    # --- speculation: answer during the endpointing silence ------------------------------
+
+    def _speculate(self, pause: Pause, end_wall: float) -> None:
+        """The caller went quiet. Transcribe now and start the reply, but hold everything
+        with an effect (audio to Twilio, tool calls) behind a gate that opens only when
+        the endpointer confirms the turn is over; if the caller goes on, drop it all."""
+        self._abandon_speculation()
+        spec = Speculation(end_ms=pause.end_ms, end_wall=end_wall)
+        spec.task = self._spawn(self._run_speculation(spec, pause.audio))
+        self._spec = spec
+
+    async def _run_speculation(self, spec: Speculation, audio: np.ndarray) -> None:
+        transcript = await self._transcribe(audio)
+        spec.transcript_ready = time.monotonic()
+        if spec.confirmed_at is not None:
+            spec.timing.asr_ms = (spec.transcript_ready - spec.confirmed_at) * 1000.0
+        text = transcript.text.strip()
+        if not text:
+            return
+        self._pending_timing = spec.timing
+        await self._caller_turn(
+            text,
+            source="speech",
+            confidence=transcript.confidence,
+            end_wall=spec.end_wall,
+            speculation=spec,
+        )
+
+    def _confirm_speculation(self, spec: Speculation, lag_s: float) -> None:
+        self._spec = None
+        spec.confirmed_at = time.monotonic()
+        spec.timing.endpoint_ms = lag_s * 1000.0
+        spec.timing.speculative_asr = True
+        if spec.transcript_ready is not None:
+            spec.timing.asr_ms = 0.0  # ready before the endpoint: ASR cost no latency
+        spec.gate.set()
+
+    def _abandon_speculation(self) -> None:
+        spec, self._spec = self._spec, None
+        if spec is None or spec.confirmed_at is not None:
+            return
+        spec.abandoned = True
+        if spec.task is not None:
+            spec.task.cancel()
+        if self._reply_gate is spec.gate and self._reply_task is not None:
+            self._reply_task.cancel()  # gated: nothing was heard, no tool ran
+        if spec.seq is not None:
+            self._forget_caller_turn(spec)
+
+    def _forget_caller_turn(self, spec: Speculation) -> None:
+        if spec.history_entry is not None and spec.history_entry in self.history:
+            self.history.remove(spec.history_entry)
+            if spec.merged:
+                # What this turn had absorbed goes back, to be merged into the next one.
+                self.history.append({"role": "user", "content": spec.merged})
+        inputs = self.tools_ctx.inputs
+        if inputs and inputs[-1].turn_seq == spec.seq:
+            inputs.pop()
+        seq = spec.seq
+        self._record_nowait(
+            lambda s: call_store.delete_turn(s, call_id=self.call_id, seq=seq or 0),
+            "speculative turn dropped",
+        )
 
     async def on_dtmf(self, digit: str) -> None:
         self._last_activity = time.monotonic()
@@ -197,21 +264,10 @@ class CallSession:
         return await self.services.transcriber.transcribe(audio, hint=self._asr_hint())
 
     async def _on_utterance(
-        self,
-        audio: np.ndarray,
-        speech_end_wall: float,
-        early: asyncio.Task[Transcript] | None = None,
-        timing: TurnTiming | None = None,
+        self, audio: np.ndarray, speech_end_wall: float, timing: TurnTiming
     ) -> None:
-        timing = timing or TurnTiming()
         started = time.monotonic()
-        transcript: Transcript | None = None
-        if early is not None:
-            with contextlib.suppress(Exception):
-                transcript = await early
-                timing.speculative_asr = True
-        if transcript is None:
-            transcript = await self._transcribe(audio)
+        transcript = await self._transcribe(audio)
         timing.asr_ms = (time.monotonic() - started) * 1000.0
         self._pending_timing = timing
         text = transcript.text.strip()
@@ -236,8 +292,11 @@ class CallSession:
         source: str,
         end_wall: float,
         confidence: float | None = None,
+        speculation: Speculation | None = None,
     ) -> None:
         async with self._turn_lock:
+            if speculation is not None and speculation.abandoned:
+                return
             merged = await self._take_unanswered_turn()
             self._seq += 1
             seq = self._seq
@@ -246,8 +305,12 @@ class CallSession:
             else:
                 self.tools_ctx.record_caller_utterance(text, confidence=confidence, turn_seq=seq)
             content = f"{merged} {text}".strip() if merged else text
-            self.history.append({"role": "user", "content": content})
+            entry: dict[str, Any] = {"role": "user", "content": content}
+            self.history.append(entry)
             self._last_user_answered = False
+            if speculation is not None:
+                speculation.seq, speculation.history_entry = seq, entry
+                speculation.merged = merged
             # Durability: the caller turn is committed before the LLM request answering it
             # (bounded wait: if the database is down the call goes on, the write waits).
             write = self.services.recorder.submit(
@@ -266,12 +329,15 @@ class CallSession:
             with contextlib.suppress(TimeoutError, Exception):
                 await asyncio.wait_for(asyncio.shield(write), timeout=1.0)
 
+            gate = speculation.gate if speculation is not None else None
             reason = self._escalation_reason(text, source, confidence)
             if reason is not None:
+                if gate is not None:
+                    await gate.wait()  # escalate only once the turn is really over
                 await self._escalate(reason)
                 return
             self._speech_end_wall = end_wall
-            self._start_reply()
+            self._start_reply(gate)
 
     async def _take_unanswered_turn(self) -> str:
         """If the agent had not started answering the previous turn, merge it into this one
@@ -308,7 +374,8 @@ class CallSession:
 
     # --- agent replies -------------------------------------------------------------------
 
-    def _start_reply(self) -> None:
+    def _start_reply(self, gate: asyncio.Event | None = None) -> None:
+        self._reply_gate = gate
         self._barged_in = False
         self._audible = False
         self._first_audio_wall = None
@@ -316,6 +383,7 @@ class CallSession:
         self._reply_task = asyncio.create_task(self._reply())
 
     async def _reply(self) -> None:
+        gate = self._reply_gate
         self.state = "thinking"
         self._seq += 1
         agent_seq = self._seq
@@ -329,6 +397,7 @@ class CallSession:
             self._execute_tool,
             max_tool_rounds=self.policy.max_tool_rounds,
             tool_reply_mode=self.services.tool_reply_mode,
+            before_tools=self._wait_for_turn_confirmed,
         )
         messages = [{"role": "system", "content": self.system_prompt}, *self.history]
 
@@ -343,7 +412,7 @@ class CallSession:
         try:
             while (item := await queue.get()) is not None:
                 if not started:
-                    self.voice.begin(utterance_id)
+                    self.voice.begin(utterance_id, gate=gate)
                     started = True
                     self.state = "speaking"
                     self._timing.llm_ttft_ms = (result.first_token_s or 0.0) * 1000.0
@@ -370,6 +439,8 @@ class CallSession:
                 # The caller heard nothing and the model is not answering: a person will.
                 result.action, result.reason = "transfer", EscalationReason.llm_unavailable
         finally:
+            if started:
+                self.tracker.abandon()  # no-op unless nothing was sent
             self._finish_agent_turn(agent_seq, utterance_id, spoken, result, started)
             self.state = "listening"
             self._last_activity = time.monotonic()
@@ -449,6 +520,10 @@ class CallSession:
             "agent turn end",
         )
 
+    async def _wait_for_turn_confirmed(self) -> None:
+        if self._reply_gate is not None:
+            await self._reply_gate.wait()  # no side effect before the turn is confirmed
+
     async def _execute_tool(self, request: ToolCallRequest) -> ToolOutcome:
         return await self.services.tools.execute(self.tools_ctx, request, turn_seq=self._seq)
 
@@ -489,7 +564,7 @@ class CallSession:
             idle = time.monotonic() - self._last_activity
             busy = (
                 self.state != "listening"
-                or self.inbound.in_speech
+                or self.inbound.in_turn
                 or (self._reply_task is not None and not self._reply_task.done())
                 or self._turn_lock.locked()
             )
@@ -504,6 +579,10 @@ class CallSession:
             await self._say_line("reprompt")
 
     # --- leaving the call ------------------------------------------------------------------
+
+    async def hand_off(self, reason: str) -> None:
+        """Hand the live call to a human now, from outside (graceful shutdown)."""
+        await self._escalate(reason)
 
     async def _escalate(self, reason: str) -> None:
         if self.ended:

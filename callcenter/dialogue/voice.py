@@ -59,10 +59,14 @@ class AgentVoice:
         self._phrases = phrases
         self._on_first_audio = on_first_audio
         self._utterance_sent = False
+        self._gate: asyncio.Event | None = None
 
-    def begin(self, utterance_id: str) -> None:
+    def begin(self, utterance_id: str, gate: asyncio.Event | None = None) -> None:
+        """Start an utterance. With a ``gate``, audio is synthesised but not sent until
+        the gate opens (a speculative reply waiting for the end of the caller's turn)."""
         self.tracker.begin(utterance_id)
         self._utterance_sent = False
+        self._gate = gate
 
     async def end(self) -> None:
         await self.tracker.end()
@@ -85,6 +89,8 @@ class AgentVoice:
         return len(ulaw) / BYTES_PER_MS
 
     async def _send(self, ulaw: bytes) -> None:
+        if self._gate is not None and not self._gate.is_set():
+            await self._gate.wait()
         if not self._utterance_sent:
             self._utterance_sent = True
             if self._on_first_audio is not None:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from callcenter.audio.g711 import PHONE_RATE, float_to_ulaw, pcm16_to_float
+from callcenter.audio.g711 import PHONE_RATE, float_to_ulaw, pcm16_to_float, ulaw_to_float
 from callcenter.audio.resample import resample
 
 Synthesize = Callable[[str], Awaitable[bytes]]  # text -> 8 kHz μ-law
@@ -163,10 +163,25 @@ async def render(say: Say, synthesize: Synthesize | None) -> bytes:
     if say.ulaw is not None:
         return say.ulaw
     if say.wav is not None:
-        return wav_to_ulaw(say.wav)
+        return trim_silence(wav_to_ulaw(say.wav))
     if say.text is not None:
-        return await (synthesize or piper_synthesize)(say.text)
+        return trim_silence(await (synthesize or piper_synthesize)(say.text))
     raise ValueError("empty say step")
+
+
+def trim_silence(ulaw: bytes, threshold_dbfs: float = -45.0, frame: int = 160) -> bytes:
+    """Drop leading and trailing silence, so "end of caller speech" in the timeline is the
+    last spoken frame, not the end of the file (TTS and recordings carry silent tails)."""
+    samples = ulaw_to_float(ulaw)
+    frames = len(samples) // frame
+    if frames == 0:
+        return ulaw
+    rms = np.sqrt(np.mean(samples[: frames * frame].reshape(frames, frame) ** 2, axis=1))
+    loud = np.flatnonzero(rms > 10 ** (threshold_dbfs / 20))
+    if loud.size == 0:
+        return ulaw
+    start, stop = int(loud[0]) * frame, min(len(ulaw), (int(loud[-1]) + 1) * frame)
+    return ulaw[start:stop]
 
 
 async def render_all(steps: Sequence[Step], synthesize: Synthesize | None) -> dict[int, bytes]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from callcenter.store.models import (
@@ -109,6 +109,11 @@ def add_turn(
     session.add(turn)
     session.flush()
     return turn
+
+
+def delete_turn(session: Session, *, call_id: str, seq: int) -> None:
+    """Take back a turn recorded speculatively (the caller turned out to go on)."""
+    session.execute(delete(Turn).where(Turn.call_id == call_id, Turn.seq == seq))
 
 
 def update_agent_turn(

@@ -4,6 +4,12 @@ Every write a call makes (turns, tool invocations, events) goes through one outb
 by one thread, so writes commit in the order they happened. If the database is down, the
 thread retries with backoff and the call goes on; the outbox is bounded, and what is in it
 is written as soon as the database is back.
+
+Reconnects: the engine pings connections on checkout (``pool_pre_ping``) and a
+disconnect invalidates the whole pool, so after a database restart the first retry gets
+a fresh connection. A commit whose acknowledgement was lost may have landed: if the
+retry then violates a unique constraint, the write is taken as committed (turns are
+unique per call and seq), not reported as failed.
 """
 
 from __future__ import annotations
@@ -18,7 +24,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -46,7 +59,7 @@ class CallRecorder:
         *,
         max_pending: int = 50_000,
         retry_initial_s: float = 0.2,
-        retry_max_s: float = 5.0,
+        retry_max_s: float = 2.0,
     ) -> None:
         self._factory = factory
         self._queue: queue.Queue[_Item | None] = queue.Queue(maxsize=max_pending)
@@ -55,6 +68,9 @@ class CallRecorder:
         self._thread = threading.Thread(target=self._run, name="call-recorder", daemon=True)
         self._idle = threading.Event()
         self._idle.set()
+        # Queued + in flight; guarded so `drain` can never see "idle" with work left.
+        self._unfinished = 0
+        self._count_lock = threading.Lock()
         self.database_ok = True
         self.failed_attempts = 0
         self._closing = False
@@ -76,12 +92,20 @@ class CallRecorder:
         self._put(_Item(op=op, future=None, loop=None, label=label))
 
     def _put(self, item: _Item) -> None:
-        self._idle.clear()
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
-            log.error("call recorder outbox full; dropping %s", item.label)
-            raise OutboxFull(item.label) from None
+        with self._count_lock:
+            try:
+                self._queue.put_nowait(item)
+            except queue.Full:
+                log.error("call recorder outbox full; dropping %s", item.label)
+                raise OutboxFull(item.label) from None
+            self._unfinished += 1
+            self._idle.clear()
+
+    def _done(self) -> None:
+        with self._count_lock:
+            self._unfinished -= 1
+            if self._unfinished == 0:
+                self._idle.set()
 
     async def write(self, op: Callable[[Session], T], label: str = "write") -> T:
         result: T = await self.submit(op, label)
@@ -104,20 +128,32 @@ class CallRecorder:
             item = self._queue.get()
             if item is None:
                 return
-            self._write_until_committed(item)
-            if self._queue.empty():
-                self._idle.set()
+            try:
+                self._write_until_committed(item)
+            finally:
+                self._done()
 
     def _write_until_committed(self, item: _Item) -> None:
         delay = self._retry_initial_s
+        retried = False
         while True:
             try:
                 with self._factory() as session, session.begin():
                     result = item.op(session)
-            except (OperationalError, DBAPIError) as error:
+            except IntegrityError as error:
+                if retried:
+                    # The attempt that lost its connection had committed after all.
+                    log.info("%s was committed before the connection dropped", item.label)
+                    self.database_ok = True
+                    self._resolve(item, result=None)
+                else:
+                    self._resolve(item, error=error)
+                return
+            except (DBAPIError, DisconnectionError, PoolTimeoutError) as error:
                 if not _is_connection_error(error):
                     self._resolve(item, error=error)
                     return
+                retried = True
                 # The database is unreachable: keep this write (and everything behind it).
                 self.database_ok = False
                 if self._closing:
@@ -156,5 +192,11 @@ class CallRecorder:
             item.loop.call_soon_threadsafe(settle)
 
 
-def _is_connection_error(error: DBAPIError) -> bool:
-    return bool(error.connection_invalidated) or isinstance(error, OperationalError)
+def _is_connection_error(error: Exception) -> bool:
+    """Errors that say "the database is unreachable", as opposed to "this write is wrong"."""
+    if isinstance(error, DisconnectionError | PoolTimeoutError | OperationalError):
+        return True
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    # psycopg reports a connection closed under it as InterfaceError.
+    return isinstance(error, InterfaceError)

@@ -10,11 +10,27 @@ Run a worker with ``celery -A callcenter.tasks.celery_app worker`` (or ``callcen
 from __future__ import annotations
 
 from celery import Celery
+from celery.schedules import crontab
 
 from callcenter.settings import Settings, get_settings
 
 DEFAULT_QUEUE = "callcenter"
-TASK_MODULES = ["callcenter.tasks.handoff"]
+TASK_MODULES = [
+    "callcenter.tasks.handoff",
+    "callcenter.tasks.post_call",
+    "callcenter.tasks.webhooks",
+    "callcenter.tasks.retention",
+    "callcenter.tasks.outbox",
+]
+# Beat (``callcenter worker --beat``): the retention purge nightly, and an outbox sweep
+# so jobs the broker missed are sent even while no server runs.
+BEAT_SCHEDULE = {
+    "retention-purge": {
+        "task": "callcenter.purge_expired",
+        "schedule": crontab(hour=3, minute=17),
+    },
+    "outbox-sweep": {"task": "callcenter.sweep_outbox", "schedule": 60.0},
+}
 
 
 def make_celery(settings: Settings | None = None) -> Celery:
@@ -48,9 +64,13 @@ def make_celery(settings: Settings | None = None) -> Celery:
             "interval_step": 0.2,
             "interval_max": 0.2,
         },
-        # Redelivery of unacked jobs (worker lost) after this long; > task_time_limit.
+        beat_schedule=BEAT_SCHEDULE,
+        # Redelivery of unacked jobs (worker lost) after the visibility timeout.
         broker_transport_options={
-            "visibility_timeout": 600,
+            "visibility_timeout": settings.celery_visibility_timeout_s,
+            # Look for abandoned (unacked) jobs every few seconds, not every 100.
+            "unacked_restore_interval": 5,
+            "unacked_restore_throttle": 1,
             "socket_connect_timeout": 2,
             "socket_timeout": 5,
         },

@@ -1,15 +1,15 @@
-"""Handoff jobs: replace the fallback summary with the LLM-written one, and the
-after-commit enqueue helper every job producer uses."""
+"""Handoff job: replace the fallback summary with the LLM-written one.
+
+(``enqueue_after_commit`` lives in :mod:`callcenter.tasks.outbox`; re-exported here.)"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import event, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.dialogue.escalation import (
@@ -18,64 +18,18 @@ from callcenter.dialogue.escalation import (
     transcript,
 )
 from callcenter.llm.base import ChatModel
-from callcenter.settings import Settings, get_settings
-from callcenter.store.db import make_engine, make_session_factory, transaction
+from callcenter.settings import get_settings
+from callcenter.store.db import transaction
 from callcenter.store.models import Handoff
 from callcenter.tasks.celery_app import app
+from callcenter.tasks.common import build_chat_model, factory_for
+from callcenter.tasks.outbox import enqueue_after_commit
 
 log = logging.getLogger(__name__)
 
 LLM = "llm"
 
-
-_PENDING = "callcenter.jobs_after_commit"
-
-
-def enqueue_after_commit(session: Session, task: Any, *args: Any, **options: Any) -> None:
-    """Send ``task(*args)`` once ``session``'s transaction commits; drop it on rollback.
-
-    A job enqueued before commit can run before its row exists (or for a row that was
-    rolled back). If the broker is down the job is logged and lost: what it would
-    improve (e.g. the fallback summary) is already stored. ``options`` go to
-    ``apply_async`` (e.g. ``queue=``).
-    """
-    jobs: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] | None = session.info.get(_PENDING)
-    if jobs is None:
-        jobs = session.info[_PENDING] = []
-        event.listen(session, "after_commit", _send_pending)
-        event.listen(session, "after_soft_rollback", _drop_pending)
-    jobs.append((task, args, options))
-
-
-def _send_pending(session: Session) -> None:
-    jobs = session.info.get(_PENDING) or []
-    session.info[_PENDING] = []
-    for task, args, options in jobs:
-        try:
-            task.apply_async(args=args, **options)
-        except Exception:
-            log.warning(
-                "could not enqueue %s%r; broker unavailable", task.name, args, exc_info=True
-            )
-
-
-def _drop_pending(session: Session, previous: Any) -> None:
-    if getattr(previous, "parent", None) is not None:
-        return  # a savepoint rolled back; the outer transaction may still commit
-    session.info[_PENDING] = []
-
-
-@lru_cache(maxsize=4)
-def _factory(url: str) -> sessionmaker[Session]:
-    # One engine per worker process (created after the fork, on first use).
-    return make_session_factory(make_engine(url))
-
-
-def build_chat_model(settings: Settings) -> ChatModel:
-    """The configured model, imported lazily: workers that never summarise load nothing."""
-    from callcenter.llm import make_chat_model
-
-    return make_chat_model(settings)
+__all__ = ["build_chat_model", "enqueue_after_commit", "run_summary", "summarise_handoff"]
 
 
 def run_summary(
@@ -129,5 +83,5 @@ async def _summarise(model_factory: Callable[[], ChatModel], lines: Any, facts: 
 def summarise_handoff(handoff_id: int) -> str:
     settings = get_settings()
     return run_summary(
-        _factory(settings.sqlalchemy_url), handoff_id, lambda: build_chat_model(settings)
+        factory_for(settings.sqlalchemy_url), handoff_id, lambda: build_chat_model(settings)
     )

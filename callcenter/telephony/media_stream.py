@@ -190,6 +190,7 @@ class MediaStreamConnection:
             self._rejected = True
             await self._close(INTERNAL_ERROR, "session unavailable")
             return
+        self.runtime.live_handlers[call_id] = self.handler
         self._tasks.append(asyncio.create_task(self._work(), name=f"ws-handler-{call_id}"))
         log.info("call %s: stream %s started", call_id, start.stream_sid)
 
@@ -259,6 +260,7 @@ class MediaStreamConnection:
         for task in self._tasks:
             task.cancel()
         await self._close(1000, "")
+        self.runtime.live_handlers.pop(self.context.call_id, None)
         self.runtime.live_calls -= 1
         self.runtime.metrics.live_calls.dec()
         await self._store(lambda: self._record_end(reason))
@@ -311,3 +313,8 @@ class MediaStreamConnection:
                 kind="stream_stopped",
                 payload={"reason": reason, "malformed_frames": self._malformed},
             )
+            # The post-call summary and disposition (and the CRM event) run as a job.
+            from callcenter.tasks.outbox import enqueue_after_commit
+            from callcenter.tasks.post_call import summarise_call
+
+            enqueue_after_commit(session, summarise_call, call.id)

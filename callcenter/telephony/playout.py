@@ -124,6 +124,14 @@ class PlayoutTracker:
         utt.ended = True
         self._settle(utt)
 
+    def abandon(self) -> None:
+        """Close the current utterance if none of its audio was sent (a speculative reply
+        dropped before its turn was confirmed): nothing reaches Twilio."""
+        utt = self._current
+        if utt is not None and not utt.ended and utt.sent_bytes == 0:
+            utt.ended = utt.cleared = True
+            self._settle(utt)
+
     async def clear(self) -> None:
         """Barge-in: drop everything unplayed. Frozen utterances ignore later echoes."""
         for utt in self._utterances.values():

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.dialogue.escalation import (
@@ -29,7 +29,7 @@ from callcenter.llm.openai_compat import OpenAICompatChatModel
 from callcenter.settings import load_settings
 from callcenter.store.calls import add_turn, list_turns
 from callcenter.store.db import transaction
-from callcenter.store.models import Call, Handoff, Speaker
+from callcenter.store.models import Call, Handoff, OutboxJob, Speaker
 from callcenter.tasks.celery_app import make_celery
 from callcenter.tasks.handoff import enqueue_after_commit, run_summary, summarise_handoff
 from callcenter.testing import Rule, ScriptedLLMServer
@@ -231,6 +231,10 @@ def test_enqueue_happens_only_after_commit(db_factory: sessionmaker[Session]) ->
             session.begin()
             enqueue_after_commit(session, summarise_handoff, 2, queue=queue)
             session.commit()
+        # Sent by the outbox's sender thread right after the commit.
+        deadline = time.monotonic() + 10
+        while broker.llen(queue) == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
         assert broker.llen(queue) == 1
         body = json.loads(broker.lpop(queue))  # type: ignore[arg-type]
         assert body["headers"]["task"] == "callcenter.summarise_handoff"
@@ -250,8 +254,14 @@ def test_broker_down_loses_nothing_stored(
     with caplog.at_level(logging.WARNING), transaction(db_factory) as session:
         handoff = create_handoff(session, ctx.call_id, "caller_request", "queue:support")
         enqueue_after_commit(session, task, handoff.id)
-    assert "could not enqueue" in caplog.text
+    deadline = time.monotonic() + 15
+    while "waits in the outbox" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "waits in the outbox" in caplog.text
     assert load_handoff(db_factory, handoff.id).summary_source == "fallback"
+    with db_factory() as session:  # the job is kept for the sweeper, not lost
+        jobs = session.scalars(select(OutboxJob).where(OutboxJob.task == task.name)).all()
+        assert [job.sent_at for job in jobs if job.args == [handoff.id]] == [None]
 
 
 @pytest.fixture

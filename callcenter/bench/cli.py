@@ -1,0 +1,87 @@
+"""`callcenter bench [voice|asr|llm|all]`: run the benchmarks, write JSON and a PNG."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from callcenter.settings import Settings
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    bench = commands.add_parser("bench", help="benchmarks with the real embedded models")
+    bench.add_argument("suite", nargs="?", default="all", choices=["all", "voice", "asr", "llm"])
+    bench.add_argument("--out", type=Path, default=Path("bench-results"))
+    bench.add_argument("--calls", type=int, default=3, help="calls per latency scenario")
+    bench.add_argument("--concurrency", default="1,2,3,4", help="concurrent call levels")
+    bench.add_argument(
+        "--speech-data",
+        type=Path,
+        default=Path("../shared/data/speech"),
+        help="folder with fsdd_8k/ and osr_8k/ (ASR accuracy)",
+    )
+    bench.add_argument(
+        "--scripted-llm",
+        action="store_true",
+        help="answer with a fixed scripted LLM instead of the embedded model",
+    )
+    bench.set_defaults(handler=run_bench)
+
+
+def run_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from callcenter.bench.report import machine, write_report
+
+    report: dict[str, Any] = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M")}
+    if args.suite in ("all", "voice"):
+        report |= asyncio.run(_voice(args))
+    if args.suite in ("all", "asr"):
+        from callcenter.asr.bench import run_asr_bench
+
+        asr = run_asr_bench(args.speech_data)
+        for key in ("fsdd_digits_hint", "fsdd_plain"):
+            asr.get(key, {}).pop("errors", None)
+        report["asr"] = asr
+    if args.suite in ("all", "llm"):
+        from callcenter.llm.bench import run as llm_run
+
+        report["llm"] = asyncio.run(llm_run(threads=0, max_tokens=40))
+    json_path, chart = write_report(report, args.out)
+    print(json.dumps(_headline(report), indent=2))
+    print(f"report: {json_path}" + (f", chart: {chart}" if chart else ""))
+    return 0
+
+
+async def _voice(args: argparse.Namespace) -> dict[str, Any]:
+    from callcenter.bench.harness import bench_app
+    from callcenter.bench.voice import barge_in, concurrency, conversation, voice_latency
+    from callcenter.testing.llm_script import Rule
+
+    rules = [Rule(reply="Sure. We are open Monday to Friday from eight to eight.")]
+    levels = tuple(int(x) for x in args.concurrency.split(",") if x.strip())
+    with bench_app(scripted_rules=rules if args.scripted_llm else None) as app:
+        await app.call(conversation(("Hello?",)))  # warm-up: first-load effects
+        return {
+            "llm_engine": app.settings.llm_engine_name,
+            "voice": await voice_latency(app, args.calls),
+            "barge_in": await barge_in(app, max(4, args.calls)),
+            "concurrency": await concurrency(app, levels, budget_ms=1500.0),
+        }
+
+
+def _headline(report: dict[str, Any]) -> dict[str, Any]:
+    voice = report.get("voice", {})
+    asr = report.get("asr", {})
+    return {
+        "voice_to_voice_ms": voice.get("external_voice_to_voice_ms"),
+        "barge_in_onset_to_clear_ms": report.get("barge_in", {}).get("onset_to_clear_ms"),
+        "max_calls_p95_under_1.5s": report.get("concurrency", {}).get("max_calls_within_budget"),
+        "asr_batching": {
+            k: v.get("speedup") for k, v in asr.get("batching", {}).items() if isinstance(v, dict)
+        },
+        "fsdd_digit_accuracy": asr.get("fsdd_digits_hint", {}).get("accuracy"),
+        "osr_wer": asr.get("osr", {}).get("wer"),
+    }
