@@ -7,11 +7,12 @@ PORT ?= 8080
 
 .PHONY: run test install install-dev services lint typecheck pytest xtts-test clean
 
-# Install everything (embedded offline models included), migrate, seed the demo data, serve.
+# Install everything (embedded offline models included), migrate, seed the demo data, serve
+# (with a Celery worker + beat as a child process; jobs wait in the outbox if Redis is down).
 run: install
 	$(BIN)/callcenter db upgrade
 	$(BIN)/callcenter db seed-demo
-	$(BIN)/callcenter serve --host $(HOST) --port $(PORT)
+	$(BIN)/callcenter serve --host $(HOST) --port $(PORT) --with-worker
 
 # Install everything the tests need and run the whole suite (lint, types, tests, XTTS env).
 test: install-dev services lint typecheck pytest xtts-test
