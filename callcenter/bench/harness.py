@@ -21,7 +21,7 @@ from callcenter.simulator.result import SimulationResult
 from callcenter.simulator.script import Step
 from callcenter.store import migrate
 from callcenter.store.db import make_engine, make_session_factory, transaction
-from callcenter.store.models import Call, CallEvent
+from callcenter.store.models import Call, CallEvent, Turn
 from callcenter.store.seed import seed_demo
 from callcenter.testing.llm_script import Rule
 from callcenter.testing.scripted_llm import ScriptedLLMServer
@@ -50,6 +50,15 @@ class BenchApp:
         )
         self.twilio.attach(options.call_sid or "", remote)
         return await run_call(self.server.url, steps, options, remote)
+
+    def transcript(self, call_sid: str) -> list[str]:
+        with make_session_factory(self.engine)() as session:
+            call_id = session.scalar(select(Call.id).where(Call.call_sid == call_sid))
+            turns = session.scalars(select(Turn).where(Turn.call_id == call_id).order_by(Turn.seq))
+            return [
+                f"{t.speaker}: {t.heard_text if t.heard_text is not None else t.text}"
+                for t in turns
+            ]
 
     def turn_timings(self, call_sid: str) -> list[dict[str, Any]]:
         """The server's own per-turn stage timings (the `turn_timing` call events)."""

@@ -56,7 +56,15 @@ def _external_delays(results: list[SimulationResult]) -> list[float]:
 async def voice_latency(app: BenchApp, calls: int) -> dict[str, Any]:
     results = [await app.call(conversation()) for _ in range(calls)]
     timings = [t for r in results for t in app.turn_timings(r.call_sid)]
+    transcripts = [app.transcript(r.call_sid) for r in results]
     return {
+        "per_turn": [
+            {"external_ms": turn.response_delay_ms, "caller": turn.label}
+            for result in results
+            for turn in result.turns
+        ],
+        "server_turns": timings,
+        "transcripts": transcripts,
         "calls": calls,
         "turns": len(timings),
         "external_voice_to_voice_ms": summary(_external_delays(results)),

@@ -28,7 +28,7 @@ from callcenter.tts.base import Synthesizer
 
 log = logging.getLogger(__name__)
 
-FIXED_LINES = ("greeting", "reprompt", "goodbye", "silence_goodbye", "handoff_line")
+FIXED_LINES = ("greeting", "reprompt", "goodbye", "silence_goodbye", "handoff_line", "filler")
 
 
 class CallSessionFactory:

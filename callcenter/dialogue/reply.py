@@ -14,7 +14,14 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from callcenter.llm.base import ChatModel, Message, TextDelta, ToolCallRequest, ToolSchema
+from callcenter.llm.base import (
+    ChatModel,
+    Message,
+    TextDelta,
+    ToolCallRequest,
+    ToolCallStarting,
+    ToolSchema,
+)
 from callcenter.tools.base import Action, ToolOutcome
 from callcenter.tts.clauses import ClauseChunker
 
@@ -36,6 +43,7 @@ class ReplyResult:
     action: Action = "continue"
     reason: str | None = None
     first_token_s: float | None = None
+    spoke: bool = False  # something was queued for the caller in this reply
 
 
 ItemSink = Callable[[Speak], Awaitable[None]]
@@ -52,8 +60,10 @@ class ReplyRunner:
         max_tool_rounds: int = 3,
         tool_reply_mode: ToolReplyMode = "say",
         before_tools: Callable[[], Awaitable[None]] | None = None,
+        filler: str = "",
     ) -> None:
         self._before_tools = before_tools
+        self._filler = filler
         self._chat = chat
         self._tools = tools
         self._execute_tool = execute_tool
@@ -127,11 +137,18 @@ class ReplyRunner:
                 if isinstance(event, TextDelta):
                     for clause in chunker.feed(event.text):
                         await speak(Speak(clause))
+                        result.spoke = True
+                elif isinstance(event, ToolCallStarting):
+                    if not result.spoke and self._filler:
+                        # Dead air while a tool call is written and run feels broken.
+                        await speak(Speak(self._filler, cached=True))
+                        result.spoke = True
                 elif isinstance(event, ToolCallRequest):
                     calls.append(event)
         rest = chunker.flush()
         if rest.strip():
             await speak(Speak(rest))
+            result.spoke = True
         return calls
 
 

@@ -398,6 +398,7 @@ class CallSession:
             max_tool_rounds=self.policy.max_tool_rounds,
             tool_reply_mode=self.services.tool_reply_mode,
             before_tools=self._wait_for_turn_confirmed,
+            filler=self.prompts.render("filler"),
         )
         messages = [{"role": "system", "content": self.system_prompt}, *self.history]
 

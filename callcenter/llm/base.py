@@ -21,6 +21,15 @@ class TextDelta:
 
 
 @dataclass(frozen=True)
+class ToolCallStarting:
+    """The model has begun writing a tool call (its arguments are still coming).
+
+    Lets the dialogue say a short filler ("One moment.") instead of dead air while the
+    call is generated and run.
+    """
+
+
+@dataclass(frozen=True)
 class ToolCallRequest:
     id: str
     name: str
@@ -37,7 +46,7 @@ class StreamEnd:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-ChatEvent = TextDelta | ToolCallRequest | StreamEnd
+ChatEvent = TextDelta | ToolCallStarting | ToolCallRequest | StreamEnd
 
 
 class LLMUnavailable(RuntimeError):

@@ -97,7 +97,7 @@ async def _turn(
             text += event.text
         elif isinstance(event, ToolCallRequest):
             calls.append(event)
-        else:
+        elif isinstance(event, StreamEnd):
             end = event
     message: dict[str, Any] = {"role": "assistant", "content": text}
     if calls:

@@ -24,12 +24,12 @@ import re
 import uuid
 from typing import Any
 
-from callcenter.llm.base import TextDelta, ToolCallRequest
+from callcenter.llm.base import TextDelta, ToolCallRequest, ToolCallStarting
 
 OPEN_TAG = "<tool_call>"
 CLOSE_TAG = "</tool_call>"
 
-HermesEvent = TextDelta | ToolCallRequest
+HermesEvent = TextDelta | ToolCallStarting | ToolCallRequest
 
 _NAME_RE = re.compile(r"""["']name["']\s*:\s*["']([^"']+)["']""")
 # Some models wrap the JSON in a code fence inside the tags.
@@ -174,12 +174,15 @@ class HermesStreamParser:
                 return False
             if head.startswith(OPEN_TAG):
                 self._buffer, self._mode = head[len(OPEN_TAG) :], _Mode.TAGGED
+                events.append(ToolCallStarting())
             elif OPEN_TAG.startswith(head) or "```".startswith(head):
                 return False  # too early to tell
             elif head.startswith("{"):
                 self._mode = _Mode.BARE_JSON  # whitespace kept: spoken if it is no call
+                events.append(ToolCallStarting())
             elif head.startswith("```"):
                 self._mode = _Mode.BARE_FENCE
+                events.append(ToolCallStarting())
             else:
                 self._mode = _Mode.TEXT  # the whitespace is spoken text too
             return True
@@ -210,6 +213,7 @@ class HermesStreamParser:
             if start > 0:
                 events.append(TextDelta(buffer[:start]))
             self._buffer, self._mode = buffer[start + len(OPEN_TAG) :], _Mode.TAGGED
+            events.append(ToolCallStarting())
             return True
         keep = _held_back_length(buffer, OPEN_TAG)
         safe = buffer[: len(buffer) - keep]

@@ -27,6 +27,7 @@ from callcenter.llm.base import (
     StreamEnd,
     TextDelta,
     ToolCallRequest,
+    ToolCallStarting,
     ToolSchema,
 )
 from callcenter.llm.hermes import HermesStreamParser
@@ -64,6 +65,10 @@ class ToolCallAssembler:
 
     def __init__(self) -> None:
         self._calls: dict[int, _PartialCall] = {}
+
+    @property
+    def started(self) -> bool:
+        return bool(self._calls)
 
     def add(self, fragments: Sequence[Any]) -> None:
         for fragment in fragments:
@@ -187,6 +192,8 @@ class OpenAICompatChatModel:
                 if delta is not None and delta.tool_calls:
                     if first_token_at is None:
                         first_token_at = time.perf_counter()
+                    if not assembler.started:
+                        yield ToolCallStarting()
                     assembler.add(delta.tool_calls)
                 if choice.finish_reason:
                     finish_reason = choice.finish_reason

@@ -18,6 +18,7 @@ PROMPT_FILES = {
     "goodbye": "goodbye.txt",
     "silence_goodbye": "silence_goodbye.txt",
     "handoff_line": "handoff_line.txt",
+    "filler": "filler.txt",
     "handoff_summary": "handoff_summary.txt",
     "variables": "variables.json",
 }

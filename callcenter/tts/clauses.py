@@ -13,6 +13,8 @@ clauses and :meth:`ClauseChunker.flush` gives back the text, modulo whitespace.
 
 from __future__ import annotations
 
+import re
+
 
 def _words(spaced: str) -> frozenset[str]:
     return frozenset(spaced.split())
@@ -30,6 +32,15 @@ ABBREVIATIONS = _words(
 # Sentence ends only when a capitalised word follows ("… at 9 a.m. Tomorrow we …").
 AMBIGUOUS_ABBREVIATIONS = _words("a.m p.m etc jan feb mar apr jun jul aug sep sept oct nov dec")
 DEFAULT_FIRST_CLAUSE_MIN_WORDS = 3
+# The first clause is cut at a word boundary after this many words even without
+# punctuation: a caller waits for the whole first clause (generation + synthesis),
+# and a model may write twenty words before its first comma.
+DEFAULT_FIRST_CLAUSE_MAX_WORDS = 8
+# Preferred places for such a forced cut: before these words the break sounds natural.
+BREAK_BEFORE = _words(
+    "and but or so because which who that when where while if then from to for with at on"
+)
+_COMPLETE_WORD = re.compile(r"\S+\s+")
 
 
 class ClauseChunker:
@@ -38,8 +49,13 @@ class ClauseChunker:
     One chunker per agent reply: only the reply's first clause is cut at soft breaks.
     """
 
-    def __init__(self, first_clause_min_words: int = DEFAULT_FIRST_CLAUSE_MIN_WORDS) -> None:
+    def __init__(
+        self,
+        first_clause_min_words: int = DEFAULT_FIRST_CLAUSE_MIN_WORDS,
+        first_clause_max_words: int = DEFAULT_FIRST_CLAUSE_MAX_WORDS,
+    ) -> None:
         self.first_clause_min_words = first_clause_min_words
+        self.first_clause_max_words = first_clause_max_words
         self._buffer = ""
         self._emitted = 0
 
@@ -66,8 +82,26 @@ class ClauseChunker:
         return self._buffer
 
     def _next_boundary(self) -> int | None:
-        soft = self._emitted == 0 and self.first_clause_min_words > 0
-        return find_boundary(self._buffer, soft=soft, min_words=self.first_clause_min_words)
+        first = self._emitted == 0
+        soft = first and self.first_clause_min_words > 0
+        end = find_boundary(self._buffer, soft=soft, min_words=self.first_clause_min_words)
+        if end is None and first and self.first_clause_max_words > 0:
+            end = forced_break(
+                self._buffer, self.first_clause_min_words, self.first_clause_max_words
+            )
+        return end
+
+
+def forced_break(text: str, min_words: int, max_words: int) -> int | None:
+    """Where to cut a first clause that has no punctuation yet: before a conjunction or
+    preposition between min and max words, else after max words (None: not long yet)."""
+    words = list(_COMPLETE_WORD.finditer(text))
+    if len(words) < max_words:
+        return None
+    for k in range(max_words - 1, max(min_words, 1) - 1, -1):
+        if words[k].group().strip().lower() in BREAK_BEFORE:
+            return words[k].start()
+    return words[max_words - 1].end()
 
 
 def find_boundary(

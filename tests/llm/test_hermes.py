@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callcenter.llm.base import TextDelta, ToolCallRequest
+from callcenter.llm.base import TextDelta, ToolCallRequest, ToolCallStarting
 from callcenter.llm.hermes import HermesEvent, HermesStreamParser, parse_tool_call_body
 
 CALL = (
@@ -15,11 +15,29 @@ CALL = (
 
 
 def run(pieces: list[str]) -> list[HermesEvent]:
+    """Text and call events; the ToolCallStarting hints are checked on their own below."""
+    return [e for e in run_all(pieces) if not isinstance(e, ToolCallStarting)]
+
+
+def run_all(pieces: list[str]) -> list[HermesEvent]:
     parser = HermesStreamParser(id_prefix="t")
     events: list[HermesEvent] = []
     for piece in pieces:
         events += parser.feed(piece)
     return events + parser.finish()
+
+
+def test_a_call_is_announced_as_soon_as_it_starts() -> None:
+    parser = HermesStreamParser(id_prefix="t")
+    assert parser.feed("Sure. ") == [TextDelta("Sure. ")]
+    assert ToolCallStarting() in parser.feed('<tool_call>{"name": "get_bal')
+    events = parser.feed('ance", "arguments": {}}</tool_call>')
+    assert [type(e) for e in events] == [ToolCallRequest]
+
+
+def test_an_untagged_call_is_announced_at_its_first_brace() -> None:
+    parser = HermesStreamParser(id_prefix="t")
+    assert parser.feed('{"na') == [ToolCallStarting()]
 
 
 def merged(events: list[HermesEvent]) -> list[object]:

@@ -132,3 +132,19 @@ def test_clauses_reproduce_the_text_for_any_chunking(case: tuple[str, list[str]]
     assert all(clause == clause.strip() and clause for clause in clauses)
     # Where a delta boundary falls never changes where clauses end.
     assert clauses == chunk_all([text])
+
+
+def test_a_long_first_clause_is_cut_at_a_word_boundary() -> None:
+    chunker = ClauseChunker(first_clause_max_words=8)
+    text = "Harbor Bank is open Monday to Friday from eight to eight and Saturday mornings."
+    clauses = [c for word in text.split(" ") for c in chunker.feed(word + " ")]
+    assert clauses[0] == "Harbor Bank is open Monday to Friday"  # cut before "from"
+    rest = " ".join([*clauses[1:], chunker.flush()]).strip()
+    assert f"{clauses[0]} {rest}" == text
+
+
+def test_only_the_first_clause_is_forced() -> None:
+    chunker = ClauseChunker(first_clause_max_words=4)
+    clauses = chunker.feed("Sure, one two three four five six seven eight nine ten ")
+    assert clauses == ["Sure, one two three"]
+    assert chunker.flush() == "four five six seven eight nine ten"
