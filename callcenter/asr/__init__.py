@@ -38,13 +38,17 @@ def make_local_transcriber(settings: Settings) -> BatchingTranscriber:
     # Imported here so that importing callcenter.asr stays cheap (no CTranslate2 load).
     from callcenter.asr.batcher import BatchingTranscriber
     from callcenter.asr.faster_whisper import WhisperEngine
+    from callcenter.threads import thread_plan
 
     engine = WhisperEngine(
         settings.asr_model,
         device=settings.asr_device,
         compute_type=settings.asr_compute_type,
         min_window_s=settings.asr_window_s,
-        intra_threads=settings.asr_threads,
+        # On the CPU, share the cores with the other engines (see callcenter/threads.py).
+        intra_threads=settings.asr_threads
+        if settings.asr_device == "cuda"
+        else thread_plan(settings).asr,
     )
     return BatchingTranscriber(
         engine, max_batch_size=settings.asr_batch_size, max_wait_ms=settings.asr_batch_wait_ms

@@ -33,6 +33,8 @@ class Speak:
     text: str
     # Fixed lines come from the phrase cache; model text is synthesised as it streams.
     cached: bool = False
+    # Written by the model (checked by the unverified-caller guard); tool lines are not.
+    from_model: bool = False
 
 
 @dataclass
@@ -136,7 +138,7 @@ class ReplyRunner:
                     result.first_token_s = loop.time() - started
                 if isinstance(event, TextDelta):
                     for clause in chunker.feed(event.text):
-                        await speak(Speak(clause))
+                        await speak(Speak(clause, from_model=True))
                         result.spoke = True
                 elif isinstance(event, ToolCallStarting):
                     if not result.spoke and self._filler:
@@ -147,7 +149,7 @@ class ReplyRunner:
                     calls.append(event)
         rest = chunker.flush()
         if rest.strip():
-            await speak(Speak(rest))
+            await speak(Speak(rest, from_model=True))
             result.spoke = True
         return calls
 

@@ -22,6 +22,7 @@ from callcenter.asr.base import Transcript
 from callcenter.audio.g711 import ulaw_to_float
 from callcenter.dialogue import escalation
 from callcenter.dialogue.escalation import EscalationReason
+from callcenter.dialogue.guard import SAFE_LINE, unverified_leak
 from callcenter.dialogue.heard import SpokenUtterance
 from callcenter.dialogue.inbound import InboundSpeech, Pause, Utterance
 from callcenter.dialogue.prompts import PromptSet
@@ -410,6 +411,7 @@ class CallSession:
 
         producer = asyncio.create_task(produce())
         started = False
+        guarded = False
         try:
             while (item := await queue.get()) is not None:
                 if not started:
@@ -420,6 +422,13 @@ class CallSession:
                     self._first_clause_at = time.monotonic()
                 if item.cached:
                     duration = await self.voice.say_cached(item.text)
+                elif item.from_model and unverified_leak(item.text, self.tools_ctx):
+                    if guarded:
+                        continue  # one safe line is enough; drop the rest of the claim
+                    guarded = True
+                    self._record_event("guarded", {"clause": "[withheld]"})
+                    item = Speak(SAFE_LINE)
+                    duration = await self.voice.say_clause(item.text)
                 else:
                     duration = await self.voice.say_clause(item.text)
                 spoken.add(item.text, duration)

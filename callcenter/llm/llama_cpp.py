@@ -129,11 +129,12 @@ class LlamaCppChatModel:
     @classmethod
     def from_settings(cls, settings: Settings) -> LlamaCppChatModel:
         from callcenter.llm.model_files import embedded_model_path
+        from callcenter.threads import thread_plan
 
         return cls(
             embedded_model_path(settings.cache_dir),
             n_ctx=settings.llm_context,
-            n_threads=settings.llm_threads,
+            n_threads=thread_plan(settings).llm,
             temperature=settings.llm_temperature,
             max_tokens=settings.llm_max_tokens,
         )

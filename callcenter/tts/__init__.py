@@ -48,6 +48,11 @@ def make_local_synthesizer(settings: Settings) -> Synthesizer:
             device=settings.xtts_device,
             speaking_rate=settings.tts_speaking_rate,
         )
+    from callcenter.threads import thread_plan
     from callcenter.tts.piper import PiperSynthesizer
 
-    return PiperSynthesizer(settings.tts_voice, speaking_rate=settings.tts_speaking_rate)
+    return PiperSynthesizer(
+        settings.tts_voice,
+        speaking_rate=settings.tts_speaking_rate,
+        threads=thread_plan(settings).tts,
+    )

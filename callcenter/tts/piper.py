@@ -13,6 +13,7 @@ from contextlib import aclosing
 from pathlib import Path
 
 import numpy as np
+import onnxruntime
 from piper import PiperVoice, SynthesisConfig
 
 from callcenter.tts.base import AudioChunk
@@ -50,11 +51,22 @@ def resolve_voice(voice: str) -> tuple[Path, Path]:
 class PiperSynthesizer:
     """Streams Piper audio sentence by sentence from one worker thread."""
 
-    def __init__(self, voice: str = DEFAULT_VOICE, speaking_rate: float = 1.0) -> None:
+    def __init__(
+        self, voice: str = DEFAULT_VOICE, speaking_rate: float = 1.0, threads: int = 0
+    ) -> None:
         if speaking_rate <= 0:
             raise ValueError(f"speaking_rate must be positive, got {speaking_rate}")
         model_path, config_path = resolve_voice(voice)
         self._voice = PiperVoice.load(model_path, config_path=config_path)
+        if threads:
+            # PiperVoice.load gives onnxruntime every core; beside the LLM that
+            # oversubscribes a small CPU (see callcenter/threads.py).
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            self._voice.session = onnxruntime.InferenceSession(
+                str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
         self.sample_rate: int = int(self._voice.config.sample_rate)
         # length_scale stretches phoneme durations: rate 2.0 -> half as long. Relative
         # to the voice's own tuned default rather than to 1.0.

@@ -1,0 +1,42 @@
+"""Model text spoken to an unverified caller carries no amounts or digits they did not give."""
+
+from __future__ import annotations
+
+import pytest
+
+from callcenter.dialogue.guard import unverified_leak
+from callcenter.tools.context import CallContext, VerifiedIdentity
+
+
+@pytest.mark.parametrize(
+    "clause",
+    [
+        "Your balance is $1001.",
+        "You have 2,417 dollars and 35 cents.",
+        "Your card ending 4417 is active.",
+        "The last payment was 84.12 dollars.",
+    ],
+)
+def test_invented_account_data_is_withheld_before_verification(clause: str) -> None:
+    assert unverified_leak(clause, CallContext(call_id="c"))
+
+
+@pytest.mark.parametrize(
+    "clause",
+    ["We are open from 8 AM to 8 PM.", "Sure, I can help with that.", "Call us on weekdays."],
+)
+def test_ordinary_answers_pass(clause: str) -> None:
+    assert not unverified_leak(clause, CallContext(call_id="c"))
+
+
+def test_digits_the_caller_said_may_be_read_back() -> None:
+    ctx = CallContext(call_id="c")
+    ctx.record_caller_utterance("my account number is one zero zero one")
+    assert not unverified_leak("Thanks, account 1001.", ctx)
+    assert unverified_leak("Thanks, account 1002.", ctx)
+
+
+def test_a_verified_caller_hears_their_data() -> None:
+    ctx = CallContext(call_id="c")
+    ctx.verified = VerifiedIdentity(1, "1001", "Dana Whitfield", "pin")
+    assert not unverified_leak("Your balance is $2,417.35.", ctx)
