@@ -159,7 +159,7 @@ def sweep_outbox(
                 )
             if task is None:
                 continue
-            log.info("broker still unavailable; %d job(s) wait in the outbox", len(jobs) - sent)
+            log.debug("broker still unavailable; %d job(s) wait in the outbox", len(jobs) - sent)
             break
         with transaction(factory) as session:
             session.execute(

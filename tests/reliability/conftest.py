@@ -46,7 +46,7 @@ RULES = [
     Rule(match=r"address", reply="Our address is twelve Harbor Street."),
     Rule(match=r"branches", reply="We have three branches in town."),
     # Answered after a long stall: a crash test kills the server while it waits.
-    Rule(match=r"something slow", reply="Here is the slow answer.", stall_s=60),
+    Rule(match=r"\bslow\b", reply="Here is the slow answer.", stall_s=60),
 ]
 
 

@@ -34,7 +34,7 @@ async def test_kill_9_mid_call_keeps_every_turn_and_marks_the_call_interrupted(
     call = asyncio.create_task(stack.call(steps))
     # The LLM now holds the request for the second question (it stalls): the caller turn
     # it answers must already be committed.
-    await asyncio.to_thread(wait_until, lambda: _asked(stack, "something slow"), 90, "turn 2")
+    await asyncio.to_thread(wait_until, lambda: _asked(stack, "slow"), 90, "turn 2")
     turns = stack.turns(call_sid := _call_sid(stack))
     caller = [t.text.lower() for t in turns if t.speaker == Speaker.caller]
     assert len(caller) == 2 and "slow" in caller[1], caller
