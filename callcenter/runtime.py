@@ -122,6 +122,7 @@ class Runtime:
         self.services.observe_timing = self.metrics.observe_turn
         self.services.observe_barge_in = self.metrics.barge_in_reaction.observe
         await warm_fixed_lines(self.services.phrases, default_prompt_set())
+        await self._warm_llm_prefix()
         self.handler_factory = CallSessionFactory(self.services, self.session_factory)
 
     def _start_outbox_sweeper(self) -> None:
@@ -133,6 +134,29 @@ class Runtime:
             self._sweeper = asyncio.create_task(
                 run_sweeper(self.session_factory, self.settings.job_sweep_interval_s)
             )
+
+    async def _warm_llm_prefix(self) -> None:
+        """Evaluate the system prompt and tool schemas every call starts with (over a
+        thousand tokens: seconds on a small CPU), so no caller waits for it."""
+        from callcenter.dialogue.prompts import load_prompt_set
+
+        assert self.services is not None
+        services = self.services
+
+        def system_prompt() -> str:
+            with self.session_factory() as session:
+                return load_prompt_set(session).render("system")
+
+        try:
+            await services.tools.refresh()
+            system = await asyncio.to_thread(system_prompt)
+            await services.chat.warm(
+                [{"role": "system", "content": system}],
+                services.tools.schemas(),
+                session_key="startup-prefix",
+            )
+        except Exception:
+            log.exception("could not warm the LLM prompt prefix; the first call will")
 
     async def stop(self) -> None:
         self.accepting_calls = False

@@ -40,6 +40,7 @@ class CallSessionFactory:
 
     async def __call__(self, context: StreamContext, output: StreamOutput) -> MediaStreamHandler:
         prompts = await asyncio.to_thread(self._call_prompts, context.call_id)
+        await self.services.tools.refresh()
         session = CallSession(context, output, self.services, prompts)
         session.tools_ctx.caller_number = await asyncio.to_thread(
             self._caller_number, context.call_id

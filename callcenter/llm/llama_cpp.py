@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import concurrent.futures
+import logging
 import os
 import threading
 import time
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
 # Prompt tokens evaluated per llama_decode call: small enough that a barge-in during a
 # long first prompt is noticed within ~0.3 s on 2 CPU cores.
 PROMPT_CHUNK = 128
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -94,6 +98,7 @@ class LlamaCppChatModel:
         max_tokens: int = 160,
         max_saved_sessions: int = 8,
         seed: int = 1234,
+        n_threads_batch: int = 0,
     ) -> None:
         try:
             from llama_cpp import Llama
@@ -108,7 +113,10 @@ class LlamaCppChatModel:
             n_ctx=n_ctx,
             n_batch=512,
             n_threads=threads,
-            n_threads_batch=threads,
+            # Prompt evaluation is matrix-matrix work that uses every core well (and a
+            # long system prompt + tools is most of the first turn's cost); generation,
+            # token by token, gets the thread plan's share (see callcenter/threads.py).
+            n_threads_batch=n_threads_batch or os.cpu_count() or 1,
             seed=seed,
             verbose=False,
         )
@@ -250,6 +258,15 @@ class LlamaCppChatModel:
         stats.finish_reason = finish
         stats.cancelled = finish == "cancelled"
         self.last_stats = stats
+        log.debug(
+            "llm job %s: %d prompt tokens (%d reused), %d generated, %s, %s",
+            session_key,
+            stats.prompt_tokens,
+            stats.reused_tokens,
+            stats.completion_tokens,
+            finish,
+            {k: round(v, 3) for k, v in stats.timings.items()},
+        )
         emit(_Done(stats))
 
     def _job(
@@ -270,9 +287,17 @@ class LlamaCppChatModel:
     def _warm_job(
         self, messages: Sequence[Message], tools: Sequence[ToolSchema], session_key: str
     ) -> int:
+        started = time.perf_counter()
         tokens = self._tokens(self.render(messages, tools, add_generation_prompt=False))
         self.sessions.activate(session_key)
-        self._evaluate(tokens, threading.Event())
+        reused = self._evaluate(tokens, threading.Event())
+        log.debug(
+            "llm warm %s: %d tokens (%d reused) in %.3f s",
+            session_key,
+            len(tokens),
+            reused,
+            time.perf_counter() - started,
+        )
         return len(tokens)
 
     # --- the ChatModel API ------------------------------------------------------------

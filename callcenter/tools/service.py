@@ -7,6 +7,7 @@ runs tool calls off the event loop through the one :class:`ToolExecutor` path.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -44,7 +45,8 @@ class ToolService:
 
     @property
     def toolset(self) -> ToolSet:
-        self._refresh()
+        """The current tools. Never touches the database (it is read on the event loop);
+        :meth:`refresh` reloads admin changes off the loop."""
         return self._executor.toolset
 
     def schemas(self) -> list[dict[str, Any]]:
@@ -52,10 +54,14 @@ class ToolService:
         the LLM server's prompt-prefix cache warm)."""
         return self.toolset.schemas()
 
+    async def refresh(self) -> None:
+        """Reload published tool definitions if they are older than ``refresh_s``."""
+        await asyncio.to_thread(self._refresh)
+
     async def execute(
         self, ctx: CallContext, request: ToolCallRequest, *, turn_seq: int | None = None
     ) -> ToolOutcome:
-        self._refresh()
+        await self.refresh()
         return await self._executor.aexecute(ctx, request, turn_seq=turn_seq)
 
     def _refresh(self) -> None:

@@ -191,6 +191,7 @@ async def test_tool_service_reloads_definitions_and_runs_off_the_loop(
     db_factory: sessionmaker[Session], ctx: CallContext
 ) -> None:
     service = ToolService(db_factory, tool_settings(), refresh_s=0)
+    await service.refresh()
     assert "block_card" in [schema["function"]["name"] for schema in service.schemas()]
     with transaction(db_factory) as session:
         session.add(
@@ -198,6 +199,9 @@ async def test_tool_service_reloads_definitions_and_runs_off_the_loop(
                 name="block_card", version=1, enabled=False, status=VersionStatus.published
             )
         )
+    # schemas() never reads the database on the event loop; refresh() reloads off it.
+    assert "block_card" in [schema["function"]["name"] for schema in service.schemas()]
+    await service.refresh()
     assert "block_card" not in [schema["function"]["name"] for schema in service.schemas()]
     request = ToolCallRequest(id="c9", name="get_balance", arguments={})
     outcome = await service.execute(ctx, request, turn_seq=7)
