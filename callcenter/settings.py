@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     vad_min_speech_ms: int = Field(default=120, ge=0)
     vad_min_silence_ms: int = Field(default=450, ge=50)
     barge_in_min_speech_ms: int = Field(default=160, ge=0)
+    # Say a short acknowledgement when the answer is not ready this long after the
+    # caller's turn ended (0 = never).
+    backchannel_after_ms: int = Field(default=200, ge=0)
     silence_reprompt_s: float = Field(default=8.0, ge=1.0)
     silence_max_reprompts: int = Field(default=2, ge=0)
     max_verification_attempts: int = Field(default=3, ge=1)

@@ -28,7 +28,15 @@ from callcenter.tts.base import Synthesizer
 
 log = logging.getLogger(__name__)
 
-FIXED_LINES = ("greeting", "reprompt", "goodbye", "silence_goodbye", "handoff_line", "filler")
+FIXED_LINES = (
+    "greeting",
+    "reprompt",
+    "goodbye",
+    "silence_goodbye",
+    "handoff_line",
+    "filler",
+    "backchannel",
+)
 
 
 class CallSessionFactory:

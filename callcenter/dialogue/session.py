@@ -23,7 +23,7 @@ from callcenter.audio.g711 import ulaw_to_float
 from callcenter.dialogue import escalation
 from callcenter.dialogue.escalation import EscalationReason
 from callcenter.dialogue.guard import SAFE_LINE, unverified_leak
-from callcenter.dialogue.heard import SpokenUtterance
+from callcenter.dialogue.heard import SpokenClause, SpokenUtterance
 from callcenter.dialogue.inbound import InboundSpeech, Pause, Utterance
 from callcenter.dialogue.prompts import PromptSet
 from callcenter.dialogue.reply import ReplyResult, ReplyRunner, Speak
@@ -410,13 +410,16 @@ class CallSession:
                 await queue.put(None)
 
         producer = asyncio.create_task(produce())
-        started = False
+        self.voice.begin(utterance_id, gate=gate)
+        started = True
+        first_item = True
         guarded = False
+        recorded = False
+        backchannel = self._spawn(self._backchannel(gate, spoken))
         try:
             while (item := await queue.get()) is not None:
-                if not started:
-                    self.voice.begin(utterance_id, gate=gate)
-                    started = True
+                if first_item:
+                    first_item = False
                     self.state = "speaking"
                     self._timing.llm_ttft_ms = (result.first_token_s or 0.0) * 1000.0
                     self._first_clause_at = time.monotonic()
@@ -432,7 +435,8 @@ class CallSession:
                 else:
                     duration = await self.voice.say_clause(item.text)
                 spoken.add(item.text, duration)
-                if spoken.clauses and len(spoken.clauses) == 1:
+                if not recorded:
+                    recorded = True
                     self._record_agent_turn_start(agent_seq, spoken)
             await producer  # surface LLM errors
             if started:
@@ -449,12 +453,30 @@ class CallSession:
                 # The caller heard nothing and the model is not answering: a person will.
                 result.action, result.reason = "transfer", EscalationReason.llm_unavailable
         finally:
+            backchannel.cancel()
             if started:
                 self.tracker.abandon()  # no-op unless nothing was sent
             self._finish_agent_turn(agent_seq, utterance_id, spoken, result, started)
             self.state = "listening"
             self._last_activity = time.monotonic()
         await self._act_on(result)
+
+    async def _backchannel(self, gate: asyncio.Event | None, spoken: SpokenUtterance) -> None:
+        """If the answer is not ready soon after the turn ended, acknowledge it ("Okay.")
+        so the caller is not left in silence; it is part of what the caller heard."""
+        delay_ms = self.settings.backchannel_after_ms
+        line = self.prompts.render("backchannel")
+        if delay_ms <= 0 or not line:
+            return
+        if gate is not None:
+            await gate.wait()
+        await asyncio.sleep(delay_ms / 1000.0)
+        if self.voice.sent_anything:
+            return
+        duration = await self.voice.say_backchannel(line)
+        if duration is not None:
+            spoken.clauses.insert(0, SpokenClause(line, duration))
+            self._timing.backchannel = True
 
     async def _act_on(self, result: ReplyResult) -> None:
         if result.action == "transfer":
@@ -472,10 +494,20 @@ class CallSession:
                 latency_s = wall - self._speech_end_wall
                 timing = self._timing
                 timing.voice_to_voice_ms = latency_s * 1000.0
+                self._spawn(self._note_first_answer(timing))
                 if self._first_clause_at is not None:
                     timing.tts_first_audio_ms = (wall - self._first_clause_at) * 1000.0
                 self.services.observe_timing(timing)
-                self._record_event("turn_timing", timing.as_payload())
+
+    async def _note_first_answer(self, timing: TurnTiming) -> None:
+        """When the answer itself (not a backchannel) started, for the benchmark."""
+        for _ in range(200):
+            if self.voice.first_answer_wall is not None or self.ended:
+                break
+            await asyncio.sleep(0.05)
+        if self.voice.first_answer_wall is not None and self._speech_end_wall is not None:
+            timing.first_answer_ms = (self.voice.first_answer_wall - self._speech_end_wall) * 1000
+        self._record_event("turn_timing", timing.as_payload())
 
     def _record_agent_turn_start(self, seq: int, spoken: SpokenUtterance) -> None:
         latency_ms = (

@@ -19,6 +19,10 @@ class TurnTiming:
     tts_first_audio_ms: float | None = None
     # End of caller speech -> first agent audio sent (the number callers feel).
     voice_to_voice_ms: float | None = None
+    # The first audio was a backchannel ("Okay.") because the answer was not ready.
+    backchannel: bool = False
+    # End of caller speech -> first audio of the answer itself.
+    first_answer_ms: float | None = None
 
     def as_payload(self) -> dict[str, float | bool | None]:
         return {k: (round(v, 1) if isinstance(v, float) else v) for k, v in asdict(self).items()}

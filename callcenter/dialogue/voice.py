@@ -60,6 +60,10 @@ class AgentVoice:
         self._on_first_audio = on_first_audio
         self._utterance_sent = False
         self._gate: asyncio.Event | None = None
+        # One sender at a time: a backchannel must never interleave with a clause.
+        self._lock = asyncio.Lock()
+        # When the first audio that answers (not a backchannel) was sent.
+        self.first_answer_wall: float | None = None
 
     def begin(self, utterance_id: str, gate: asyncio.Event | None = None) -> None:
         """Start an utterance. With a ``gate``, audio is synthesised but not sent until
@@ -67,6 +71,11 @@ class AgentVoice:
         self.tracker.begin(utterance_id)
         self._utterance_sent = False
         self._gate = gate
+        self.first_answer_wall = None
+
+    @property
+    def sent_anything(self) -> bool:
+        return self._utterance_sent
 
     async def end(self) -> None:
         await self.tracker.end()
@@ -88,11 +97,30 @@ class AgentVoice:
         await self._send(ulaw)
         return len(ulaw) / BYTES_PER_MS
 
+    async def say_backchannel(self, text: str) -> float | None:
+        """A short cached acknowledgement ("Okay."), only if nothing was said yet in this
+        utterance; returns its duration, or None when the answer got there first."""
+        ulaw = await self._phrases.get(text)
+        if self._gate is not None and not self._gate.is_set():
+            await self._gate.wait()
+        async with self._lock:
+            if self._utterance_sent:
+                return None
+            await self._send_locked(ulaw, answer=False)
+        return len(ulaw) / BYTES_PER_MS
+
     async def _send(self, ulaw: bytes) -> None:
         if self._gate is not None and not self._gate.is_set():
             await self._gate.wait()
+        async with self._lock:
+            await self._send_locked(ulaw, answer=True)
+
+    async def _send_locked(self, ulaw: bytes, *, answer: bool) -> None:
+        now = time.monotonic()
+        if answer and self.first_answer_wall is None:
+            self.first_answer_wall = now
         if not self._utterance_sent:
             self._utterance_sent = True
             if self._on_first_audio is not None:
-                self._on_first_audio(time.monotonic())
+                self._on_first_audio(now)
         await self.tracker.send_audio(ulaw)

@@ -19,6 +19,7 @@ PROMPT_FILES = {
     "silence_goodbye": "silence_goodbye.txt",
     "handoff_line": "handoff_line.txt",
     "filler": "filler.txt",
+    "backchannel": "backchannel.txt",
     "handoff_summary": "handoff_summary.txt",
     "variables": "variables.json",
 }
