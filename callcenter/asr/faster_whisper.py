@@ -284,8 +284,13 @@ def _choose_digits(digits: tuple[str, float], free: tuple[str, float]) -> tuple[
 
 
 def _many_more_words(free_text: str, digits_text: str) -> bool:
-    words = len(free_text.split())
-    return words >= 3 and len(parse_digits(digits_text) or "") * 2 < words
+    words = free_text.split()
+    if len(words) >= 3 and len(parse_digits(digits_text) or "") * 2 < len(words):
+        return True
+    # "My account number is one zero zero one": the caller framed the number in words;
+    # the free transcript keeps both (the digits are read from it downstream).
+    wordy = [w for w in words if parse_digits(w.strip(".,!?")) is None]
+    return len(wordy) >= 2
 
 
 def _confidence(mean_logprob: float) -> float:

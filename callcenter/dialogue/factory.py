@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.asr.base import Transcriber
 from callcenter.dialogue.escalation import create_handoff
-from callcenter.dialogue.prompts import PromptSet, load_prompt_set
+from callcenter.dialogue.prompts import PromptSet, backchannel_lines, load_prompt_set
 from callcenter.dialogue.services import SessionServices
 from callcenter.dialogue.session import CallSession
 from callcenter.dialogue.voice import PhraseCache
@@ -110,9 +110,10 @@ class CallHandoff:
 
 async def warm_fixed_lines(phrases: PhraseCache, prompts: PromptSet) -> None:
     for name in FIXED_LINES:
-        text = prompts.render(name)
-        if text:
-            await phrases.get(text)
+        texts = backchannel_lines(prompts) if name == "backchannel" else [prompts.render(name)]
+        for text in texts:
+            if text:
+                await phrases.get(text)
 
 
 def build_services(

@@ -55,3 +55,8 @@ def load_prompt_set(session: Session) -> PromptSet:
 def default_prompt_set() -> PromptSet:
     bodies = default_prompt_bodies()
     return PromptSet(bodies=bodies, variables=_parse_variables(bodies.pop("variables", "")))
+
+
+def backchannel_lines(prompts: PromptSet) -> list[str]:
+    """The short acknowledgements, one per line of the "backchannel" prompt."""
+    return [line.strip() for line in prompts.render("backchannel").splitlines() if line.strip()]

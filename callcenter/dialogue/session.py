@@ -25,7 +25,7 @@ from callcenter.dialogue.escalation import EscalationReason
 from callcenter.dialogue.guard import SAFE_LINE, unverified_leak
 from callcenter.dialogue.heard import SpokenClause, SpokenUtterance
 from callcenter.dialogue.inbound import InboundSpeech, Pause, Utterance
-from callcenter.dialogue.prompts import PromptSet
+from callcenter.dialogue.prompts import PromptSet, backchannel_lines
 from callcenter.dialogue.reply import ReplyResult, ReplyRunner, Speak
 from callcenter.dialogue.services import SessionServices
 from callcenter.dialogue.speculation import Speculation
@@ -377,6 +377,7 @@ class CallSession:
 
     def _start_reply(self, gate: asyncio.Event | None = None) -> None:
         self._reply_gate = gate
+        self._first_clause_at = None
         self._barged_in = False
         self._audible = False
         self._first_audio_wall = None
@@ -465,9 +466,11 @@ class CallSession:
         """If the answer is not ready soon after the turn ended, acknowledge it ("Okay.")
         so the caller is not left in silence; it is part of what the caller heard."""
         delay_ms = self.settings.backchannel_after_ms
-        line = self.prompts.render("backchannel")
-        if delay_ms <= 0 or not line:
+        lines = backchannel_lines(self.prompts)
+        if delay_ms <= 0 or not lines:
             return
+        # Rotate: the same "Okay." before every answer sounds like a machine.
+        line = lines[self._seq % len(lines)]
         if gate is not None:
             await gate.wait()
         await asyncio.sleep(delay_ms / 1000.0)
@@ -494,9 +497,8 @@ class CallSession:
                 latency_s = wall - self._speech_end_wall
                 timing = self._timing
                 timing.voice_to_voice_ms = latency_s * 1000.0
+                timing.tts_first_audio_ms = None  # set with the answer's first audio
                 self._spawn(self._note_first_answer(timing))
-                if self._first_clause_at is not None:
-                    timing.tts_first_audio_ms = (wall - self._first_clause_at) * 1000.0
                 self.services.observe_timing(timing)
 
     async def _note_first_answer(self, timing: TurnTiming) -> None:
@@ -505,8 +507,11 @@ class CallSession:
             if self.voice.first_answer_wall is not None or self.ended:
                 break
             await asyncio.sleep(0.05)
-        if self.voice.first_answer_wall is not None and self._speech_end_wall is not None:
-            timing.first_answer_ms = (self.voice.first_answer_wall - self._speech_end_wall) * 1000
+        answer = self.voice.first_answer_wall
+        if answer is not None and self._speech_end_wall is not None:
+            timing.first_answer_ms = (answer - self._speech_end_wall) * 1000
+            if self._first_clause_at is not None and self._first_clause_at <= answer:
+                timing.tts_first_audio_ms = (answer - self._first_clause_at) * 1000
         self._record_event("turn_timing", timing.as_payload())
 
     def _record_agent_turn_start(self, seq: int, spoken: SpokenUtterance) -> None:
