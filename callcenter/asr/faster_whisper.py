@@ -290,7 +290,7 @@ def _many_more_words(free_text: str, digits_text: str) -> bool:
     # "My account number is one zero zero one": the caller framed the number in words;
     # the free transcript keeps both (the digits are read from it downstream).
     wordy = [w for w in words if parse_digits(w.strip(".,!?")) is None]
-    return len(wordy) >= 2
+    return len(wordy) >= 3  # two ("Oh, no.") is how accented single digits come out
 
 
 def _confidence(mean_logprob: float) -> float:

@@ -456,7 +456,11 @@ class CallSession:
         finally:
             backchannel.cancel()
             if started:
-                self.tracker.abandon()  # no-op unless nothing was sent
+                self.tracker.abandon()  # closes it if nothing was sent
+                if self.tracker.has_open_utterance:
+                    # Cancelled after some audio (a backchannel) went out: close the
+                    # utterance so its final mark tells when that audio has played.
+                    await asyncio.shield(self.voice.end())
             self._finish_agent_turn(agent_seq, utterance_id, spoken, result, started)
             self.state = "listening"
             self._last_activity = time.monotonic()

@@ -124,6 +124,11 @@ class PlayoutTracker:
         utt.ended = True
         self._settle(utt)
 
+    @property
+    def has_open_utterance(self) -> bool:
+        """An utterance was begun and neither ended nor cleared."""
+        return self._current is not None and not self._current.ended
+
     def abandon(self) -> None:
         """Close the current utterance if none of its audio was sent (a speculative reply
         dropped before its turn was confirmed): nothing reaches Twilio."""
