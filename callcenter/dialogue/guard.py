@@ -21,6 +21,15 @@ SAFE_LINE = (
 )
 
 
+# Code identifiers ("get_balance", `verify_identity`) are never speech: a small model
+# that talks about its tools ("call the get_balance function") confuses callers.
+INTERNALS = re.compile(r"`|\b[a-z]+_[a-z_]+\b")
+
+
+def mentions_internals(clause: str) -> bool:
+    return bool(INTERNALS.search(clause))
+
+
 def unverified_leak(clause: str, ctx: CallContext) -> bool:
     """True when ``clause`` must not be spoken to this (unverified) caller."""
     if ctx.verified is not None:

@@ -22,7 +22,7 @@ from callcenter.asr.base import Transcript
 from callcenter.audio.g711 import ulaw_to_float
 from callcenter.dialogue import escalation
 from callcenter.dialogue.escalation import EscalationReason
-from callcenter.dialogue.guard import SAFE_LINE, unverified_leak
+from callcenter.dialogue.guard import SAFE_LINE, mentions_internals, unverified_leak
 from callcenter.dialogue.heard import SpokenClause, SpokenUtterance
 from callcenter.dialogue.inbound import InboundSpeech, Pause, Utterance
 from callcenter.dialogue.prompts import PromptSet, backchannel_lines
@@ -426,7 +426,9 @@ class CallSession:
                     self._first_clause_at = time.monotonic()
                 if item.cached:
                     duration = await self.voice.say_cached(item.text)
-                elif item.from_model and unverified_leak(item.text, self.tools_ctx):
+                elif item.from_model and (
+                    unverified_leak(item.text, self.tools_ctx) or mentions_internals(item.text)
+                ):
                     if guarded:
                         continue  # one safe line is enough; drop the rest of the claim
                     guarded = True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from callcenter.dialogue.guard import unverified_leak
+from callcenter.dialogue.guard import mentions_internals, unverified_leak
 from callcenter.tools.context import CallContext, VerifiedIdentity
 
 
@@ -40,3 +40,9 @@ def test_a_verified_caller_hears_their_data() -> None:
     ctx = CallContext(call_id="c")
     ctx.verified = VerifiedIdentity(1, "1001", "Dana Whitfield", "pin")
     assert not unverified_leak("Your balance is $2,417.35.", ctx)
+
+
+def test_tool_names_are_never_spoken() -> None:
+    assert mentions_internals("You can check it by calling the `get_balance` function.")
+    assert mentions_internals("Please call verify_identity with your PIN.")
+    assert not mentions_internals("I can check your balance once you are verified.")
