@@ -48,8 +48,11 @@ class CallSessionFactory:
 
     async def __call__(self, context: StreamContext, output: StreamOutput) -> MediaStreamHandler:
         prompts = await asyncio.to_thread(self._call_prompts, context.call_id)
-        await self.services.tools.refresh()
-        session = CallSession(context, output, self.services, prompts)
+        # Published tool versions as of now; the call keeps them to its end.
+        await self.services.tools.refresh(max_age_s=0)
+        session = CallSession(
+            context, output, self.services, prompts, self.services.tools.snapshot()
+        )
         session.tools_ctx.caller_number = await asyncio.to_thread(
             self._caller_number, context.call_id
         )

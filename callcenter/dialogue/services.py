@@ -20,13 +20,14 @@ from callcenter.store.recorder import CallRecorder
 from callcenter.telephony.ports import StreamContext
 from callcenter.tools.base import ToolOutcome
 from callcenter.tools.context import CallContext
+from callcenter.tools.service import ToolService
 from callcenter.tts.base import Synthesizer
 
 
 class ToolBox(Protocol):
     def schemas(self) -> Sequence[dict[str, Any]]: ...
 
-    async def refresh(self) -> None: ...
+    async def refresh(self, max_age_s: float | None = None) -> None: ...
 
     async def execute(
         self, ctx: CallContext, request: ToolCallRequest, *, turn_seq: int | None
@@ -41,7 +42,7 @@ class SessionServices:
     synthesizer: Synthesizer
     phrases: PhraseCache
     recorder: CallRecorder
-    tools: ToolBox
+    tools: ToolService
     # Hand the live call to a human (handoff row, summary job, Twilio redirect).
     transfer: Callable[[StreamContext, CallContext, str], Awaitable[None]]
     hang_up: Callable[[StreamContext], Awaitable[None]]

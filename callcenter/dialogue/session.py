@@ -27,7 +27,7 @@ from callcenter.dialogue.heard import SpokenClause, SpokenUtterance
 from callcenter.dialogue.inbound import InboundSpeech, Pause, Utterance
 from callcenter.dialogue.prompts import PromptSet, backchannel_lines
 from callcenter.dialogue.reply import ReplyResult, ReplyRunner, Speak
-from callcenter.dialogue.services import SessionServices
+from callcenter.dialogue.services import SessionServices, ToolBox
 from callcenter.dialogue.speculation import Speculation
 from callcenter.dialogue.timing import TurnTiming
 from callcenter.dialogue.turns import DtmfCollector, TurnPolicy
@@ -52,12 +52,14 @@ class CallSession:
         output: StreamOutput,
         services: SessionServices,
         prompts: PromptSet,
+        tools: ToolBox | None = None,
     ) -> None:
         self.context = context
         self.call_id = context.call_id
         self.services = services
         self.settings = services.settings
         self.prompts = prompts
+        self.tools: ToolBox = tools or services.tools
         self.policy = TurnPolicy.from_settings(services.settings)
         self.tracker = PlayoutTracker(output)
         self.voice = AgentVoice(
@@ -99,7 +101,7 @@ class CallSession:
         self._spawn(
             self.services.chat.warm(
                 [{"role": "system", "content": self.system_prompt}],
-                self.services.tools.schemas(),
+                self.tools.schemas(),
                 session_key=self.call_id,
             )
         )
@@ -395,7 +397,7 @@ class CallSession:
         queue: asyncio.Queue[Speak | None] = asyncio.Queue()
         runner = ReplyRunner(
             self.services.chat,
-            self.services.tools.schemas(),
+            self.tools.schemas(),
             self._execute_tool,
             max_tool_rounds=self.policy.max_tool_rounds,
             tool_reply_mode=self.services.tool_reply_mode,
@@ -578,7 +580,7 @@ class CallSession:
             await self._reply_gate.wait()  # no side effect before the turn is confirmed
 
     async def _execute_tool(self, request: ToolCallRequest) -> ToolOutcome:
-        return await self.services.tools.execute(self.tools_ctx, request, turn_seq=self._seq)
+        return await self.tools.execute(self.tools_ctx, request, turn_seq=self._seq)
 
     # --- fixed lines: greeting, re-prompts, hand-off, goodbye -------------------------------
 

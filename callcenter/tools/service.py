@@ -54,9 +54,15 @@ class ToolService:
         the LLM server's prompt-prefix cache warm)."""
         return self.toolset.schemas()
 
-    async def refresh(self) -> None:
-        """Reload published tool definitions if they are older than ``refresh_s``."""
-        await asyncio.to_thread(self._refresh)
+    async def refresh(self, max_age_s: float | None = None) -> None:
+        """Reload published tool definitions if they are older than ``max_age_s``
+        (default ``refresh_s``; 0 = always, as a new call does)."""
+        await asyncio.to_thread(self._refresh, max_age_s)
+
+    def snapshot(self) -> CallTools:
+        """The tools as they are now, for one call: a live call keeps the tool versions
+        it started with even if an admin publishes new ones meanwhile."""
+        return CallTools(self._executor)
 
     async def execute(
         self, ctx: CallContext, request: ToolCallRequest, *, turn_seq: int | None = None
@@ -64,11 +70,12 @@ class ToolService:
         await self.refresh()
         return await self._executor.aexecute(ctx, request, turn_seq=turn_seq)
 
-    def _refresh(self) -> None:
-        if time.monotonic() - self._loaded_at < self.refresh_s:
+    def _refresh(self, max_age_s: float | None = None) -> None:
+        max_age = self.refresh_s if max_age_s is None else max_age_s
+        if max_age > 0 and time.monotonic() - self._loaded_at < max_age:
             return
         with self._lock:
-            if time.monotonic() - self._loaded_at < self.refresh_s:
+            if max_age > 0 and time.monotonic() - self._loaded_at < max_age:
                 return
             try:
                 with self.session_factory() as session:
@@ -81,3 +88,21 @@ class ToolService:
                 toolset = self._executor.toolset
             self._executor = ToolExecutor(self.session_factory, toolset, self.settings)
             self._loaded_at = time.monotonic()
+
+
+class CallTools:
+    """One call's fixed tool set (see :meth:`ToolService.snapshot`)."""
+
+    def __init__(self, executor: ToolExecutor) -> None:
+        self._executor = executor
+
+    def schemas(self) -> list[dict[str, Any]]:
+        return self._executor.toolset.schemas()
+
+    async def refresh(self, max_age_s: float | None = None) -> None:
+        """A call's tools never change."""
+
+    async def execute(
+        self, ctx: CallContext, request: ToolCallRequest, *, turn_seq: int | None = None
+    ) -> ToolOutcome:
+        return await self._executor.aexecute(ctx, request, turn_seq=turn_seq)

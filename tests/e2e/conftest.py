@@ -35,6 +35,16 @@ LONG_REPLY = (
 )
 
 RULES = [
+    # A caller trying to talk the model into reading an account: the scripted model
+    # "obeys" and invents the PIN; policy in code must refuse both calls.
+    Rule(
+        match=r"ignore|admin mode",
+        tool_calls=[
+            ScriptedToolCall("verify_identity", {"account_number": "1001", "pin": "4321"}),
+            ScriptedToolCall("get_balance", {}),
+        ],
+    ),
+    Rule(match=r"order", tool_calls=[ScriptedToolCall("order_status", {"order_id": "A1"})]),
     Rule(match=r"opening hours|open", reply="We are open Monday to Friday, from eight to eight."),
     Rule(match=r"branches|tell me everything", reply=LONG_REPLY),
     Rule(match=r"\(keyed on the phone\)", reply="Thanks, I got the number you keyed."),
