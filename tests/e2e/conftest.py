@@ -9,7 +9,9 @@ control goes to the local Twilio REST stub.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -71,8 +73,9 @@ class SpeechApp:
         return self.server.url
 
 
-@pytest.fixture(scope="session")
-def speech_app() -> Iterator[SpeechApp]:
+@contextmanager
+def running_speech_app(**overrides: Any) -> Iterator[SpeechApp]:
+    """A fresh database, scripted LLM, Twilio stub and the app with the real engines."""
     with temporary_database("callcenter_e2e") as url:
         migrate.upgrade(url)
         engine = make_engine(url)
@@ -81,17 +84,18 @@ def speech_app() -> Iterator[SpeechApp]:
         llm = ScriptedLLMServer(RULES).start()
         twilio = TwilioStub(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN).start()
         server = BackgroundServer(None, name="callcenter-e2e", lifespan="on", start_timeout_s=300)
-        settings = load_settings(
-            database_url=url.replace("postgresql+psycopg://", "postgresql://"),
-            public_url=server.url,
-            twilio_auth_token=AUTH_TOKEN,
-            twilio_account_sid=ACCOUNT_SID,
-            twilio_api_base=twilio.url,
-            llm_base_url=llm.base_url,
-            llm_model="scripted",
-            secret_key="e2e-secret",
-            celery_broker_url="redis://127.0.0.1:6379/15",
-        )
+        values: dict[str, Any] = {
+            "database_url": url.replace("postgresql+psycopg://", "postgresql://"),
+            "public_url": server.url,
+            "twilio_auth_token": AUTH_TOKEN,
+            "twilio_account_sid": ACCOUNT_SID,
+            "twilio_api_base": twilio.url,
+            "llm_base_url": llm.base_url,
+            "llm_model": "scripted",
+            "secret_key": "e2e-secret",
+            "celery_broker_url": "redis://127.0.0.1:6379/15",
+        }
+        settings = load_settings(**(values | overrides))
         runtime = Runtime(settings, engine=engine, speech=True)
         server.app = create_app(settings, runtime)
         server.start()
@@ -103,3 +107,9 @@ def speech_app() -> Iterator[SpeechApp]:
             twilio.stop()
             llm.stop()
             engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def speech_app() -> Iterator[SpeechApp]:
+    with running_speech_app() as app:
+        yield app
