@@ -109,7 +109,9 @@ class EndpointingPolicy:
     min_silence_ms: int = 450
     speech_pad_ms: int = 200
     max_utterance_s: float = 20.0
-    pause_ms: int = 160
+    # Equal to speech_pad_ms: the speculative audio is then exactly the final turn audio
+    # (same trailing pad), so a confirmed speculation transcribes what the turn would.
+    pause_ms: int = 200
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold < 1.0:

@@ -38,7 +38,7 @@ async def test_sigterm_drains_then_hands_live_calls_to_a_human(stack: Stack) -> 
         Silence(60_000),  # the caller stays on the line past the grace period
     ]
     call = asyncio.create_task(stack.call(steps))
-    await asyncio.to_thread(wait_until, lambda: _asked(stack, "opening hours"), 90, "turn 1")
+    await asyncio.to_thread(wait_until, lambda: _asked(stack, "opening"), 90, "turn 1")
     server.popen.send_signal(signal.SIGTERM)
 
     async with httpx.AsyncClient(timeout=10) as client:
