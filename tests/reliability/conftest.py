@@ -46,7 +46,8 @@ RULES = [
     Rule(match=r"address", reply="Our address is twelve Harbor Street."),
     Rule(match=r"branches", reply="We have three branches in town."),
     # Answered after a long stall: a crash test kills the server while it waits.
-    Rule(match=r"\bslow\b", reply="Here is the slow answer.", stall_s=60),
+    # Several words: tiny.en does not always hear "slow" in that sentence.
+    Rule(match=r"\bslow\b|\bsomething\b|\bcheck\b", reply="Here is the slow answer.", stall_s=60),
 ]
 
 
