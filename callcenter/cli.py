@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from callcenter.logs import configure_logging
 from callcenter.settings import Settings, load_settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -26,6 +26,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_level=settings.log_level.lower(),
+        # uvicorn's own lines go through our handler too (call ids, JSON when asked).
+        log_config=None,
         ws_max_size=1 << 20,
         # Calls can be long; let the app decide when a WebSocket is dead.
         ws_ping_interval=None,
@@ -114,9 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings.log_level, json_lines=settings.log_json)
     handler: Handler = args.handler
     return handler(args, settings)
 

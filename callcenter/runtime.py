@@ -18,9 +18,11 @@ from callcenter.store.db import make_engine, make_session_factory, transaction
 from callcenter.store.recorder import CallRecorder
 from callcenter.telephony.handlers import RecordingHandlerFactory
 from callcenter.telephony.ports import HandlerFactory
+from callcenter.tracing import TurnTracer, make_turn_tracer
 
 if TYPE_CHECKING:
     from callcenter.dialogue.services import SessionServices
+    from callcenter.dialogue.timing import TurnTiming
     from callcenter.telephony.rest import CallControl
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,8 @@ class Runtime:
         # tests of the edge alone keep the recording handler).
         self.speech = speech
         self.services: SessionServices | None = None
+        # Per-turn OpenTelemetry traces when CALLCENTER_OTEL_TRACES is set (else None).
+        self.turn_tracer: TurnTracer | None = make_turn_tracer(settings.otel_traces)
         self.recorder: CallRecorder | None = None
 
     @property
@@ -101,13 +105,15 @@ class Runtime:
         )
         from callcenter.dialogue.prompts import default_prompt_set
         from callcenter.llm import make_chat_model
+        from callcenter.threads import configure_engine_priority, run_in_engine_thread
         from callcenter.tts import make_synthesizer
 
         settings = self.settings
+        configure_engine_priority(settings.engine_nice)
         transcriber, chat, synthesizer = await asyncio.gather(
-            asyncio.to_thread(make_transcriber, settings),
-            asyncio.to_thread(make_chat_model, settings),
-            asyncio.to_thread(make_synthesizer, settings),
+            run_in_engine_thread(make_transcriber, settings),
+            run_in_engine_thread(make_chat_model, settings),
+            run_in_engine_thread(make_synthesizer, settings),
         )
         self.recorder = CallRecorder(self.session_factory)
         self.services = build_services(
@@ -119,11 +125,19 @@ class Runtime:
             chat=chat,
             synthesizer=synthesizer,
         )
-        self.services.observe_timing = self.metrics.observe_turn
+        self.services.observe_timing = self._observe_turn
         self.services.observe_barge_in = self.metrics.barge_in_reaction.observe
         await warm_fixed_lines(self.services.phrases, default_prompt_set())
         await self._warm_llm_prefix()
         self.handler_factory = CallSessionFactory(self.services, self.session_factory)
+
+    def _observe_turn(self, call_id: str, timing: TurnTiming) -> None:
+        self.metrics.observe_turn(timing)
+        if self.turn_tracer is not None:
+            try:
+                self.turn_tracer.record_turn(call_id, timing)
+            except Exception:  # a tracing fault must never reach the call
+                log.exception("could not record the turn trace", extra={"call_id": call_id})
 
     def _start_outbox_sweeper(self) -> None:
         # Jobs the broker could not take (Redis down) wait in the outbox table; the
@@ -175,4 +189,6 @@ class Runtime:
                     log.exception("closing an engine failed")
         if self.recorder is not None:
             await asyncio.to_thread(self.recorder.close)
+        if self.turn_tracer is not None:
+            await asyncio.to_thread(self.turn_tracer.shutdown)  # flushes pending spans
         self.engine.dispose()

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     tts_voice: str = "en_US-joe-medium"
     tts_speaking_rate: float = Field(default=1.0, ge=0.5, le=2.0)
     tts_threads: int = Field(default=0, ge=0)  # 0 = the thread plan (callcenter/threads.py)
+    # Nice value of the ASR/LLM/TTS threads, so the event loop (VAD, barge-in) never
+    # waits behind them on a busy CPU; 0 = same priority (callcenter/threads.py).
+    engine_nice: int = Field(default=10, ge=0, le=19)
     xtts_model_dir: str = ""
     xtts_speaker_wav: str = ""
     xtts_device: str = "cuda"
@@ -110,7 +113,7 @@ class Settings(BaseSettings):
     vad_threshold: float = Field(default=0.5, ge=0.05, le=0.95)
     vad_min_speech_ms: int = Field(default=120, ge=0)
     vad_min_silence_ms: int = Field(default=450, ge=50)
-    barge_in_min_speech_ms: int = Field(default=160, ge=0)
+    barge_in_min_speech_ms: int = Field(default=120, ge=0)
     # Say a short acknowledgement when the answer is not ready this long after the
     # caller's turn ended (0 = never).
     backchannel_after_ms: int = Field(default=200, ge=0)
@@ -122,6 +125,9 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default_factory=default_cache_dir)
     log_level: str = "INFO"
     log_json: bool = False
+    # OpenTelemetry trace per caller turn (needs the "tracing" extra): "otlp" exports
+    # to OTEL_EXPORTER_OTLP_ENDPOINT, "console" prints spans.
+    otel_traces: Literal["off", "otlp", "console"] = "off"
 
     @field_validator("database_url")
     @classmethod

@@ -26,6 +26,7 @@ import numpy as np
 
 from callcenter.asr.base import Transcript
 from callcenter.asr.faster_whisper import Request
+from callcenter.threads import lower_engine_thread_priority
 
 
 class BatchEngine(Protocol):
@@ -61,7 +62,9 @@ class BatchingTranscriber:
         self.max_wait_s = max_wait_ms / 1000.0
         # One thread: the engine already uses every core for one batch; two concurrent
         # batches would only fight over them.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr")
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="asr", initializer=lower_engine_thread_priority
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[_Pending] | None = None
         self._worker: asyncio.Task[None] | None = None

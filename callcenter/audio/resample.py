@@ -17,11 +17,13 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
 class StreamResampler:
     """Chunk-by-chunk resampling that keeps filter state across chunks (no clicks at edges)."""
 
-    def __init__(self, from_rate: int, to_rate: int) -> None:
+    def __init__(self, from_rate: int, to_rate: int, quality: str = "HQ") -> None:
         self.from_rate = from_rate
         self.to_rate = to_rate
         self._stream = (
-            None if from_rate == to_rate else soxr.ResampleStream(from_rate, to_rate, 1, "float32")
+            None
+            if from_rate == to_rate
+            else soxr.ResampleStream(from_rate, to_rate, 1, "float32", quality=quality)
         )
 
     def process(self, samples: np.ndarray, last: bool = False) -> np.ndarray:

@@ -77,6 +77,7 @@ def _headline(report: dict[str, Any]) -> dict[str, Any]:
     asr = report.get("asr", {})
     return {
         "voice_to_voice_ms": voice.get("external_voice_to_voice_ms"),
+        "answer_first_audio_ms": voice.get("server_stages_ms", {}).get("first_answer_ms"),
         "barge_in_onset_to_clear_ms": report.get("barge_in", {}).get("onset_to_clear_ms"),
         "max_calls_p95_under_1.5s": report.get("concurrency", {}).get("max_calls_within_budget"),
         "asr_batching": {

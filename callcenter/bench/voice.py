@@ -24,7 +24,14 @@ QUESTIONS = (
 )
 LONG_QUESTION = "Can you tell me everything you can help me with today?"
 INTERRUPTION = "Wait, stop, sorry."
-STAGES = ("endpoint_ms", "asr_ms", "llm_ttft_ms", "tts_first_audio_ms", "voice_to_voice_ms")
+STAGES = (
+    "endpoint_ms",
+    "asr_ms",
+    "llm_ttft_ms",
+    "tts_first_audio_ms",
+    "voice_to_voice_ms",
+    "first_answer_ms",
+)
 
 
 def conversation(questions: tuple[str, ...] = QUESTIONS) -> list[Step]:
@@ -34,14 +41,17 @@ def conversation(questions: tuple[str, ...] = QUESTIONS) -> list[Step]:
     return [*steps, Hangup()]
 
 
-def interruption_call(after_ms: int) -> list[Step]:
-    return [
-        WaitAgent(quiet_ms=600, timeout_ms=60_000),
-        Say(text=LONG_QUESTION),
-        Interrupt(say=Say(text=INTERRUPTION), after_ms=after_ms, timeout_ms=60_000),
-        WaitAgent(quiet_ms=900, timeout_ms=60_000),
-        Hangup(),
-    ]
+def interruption_call(after_ms: tuple[int, ...]) -> list[Step]:
+    """One call, one interruption per entry: the caller asks a question with a long
+    answer and cuts the agent off ``after_ms`` into it."""
+    steps: list[Step] = [WaitAgent(quiet_ms=600, timeout_ms=60_000)]
+    for delay in after_ms:
+        steps += [
+            Say(text=LONG_QUESTION),
+            Interrupt(say=Say(text=INTERRUPTION), after_ms=delay, timeout_ms=60_000),
+            WaitAgent(quiet_ms=900, timeout_ms=60_000),
+        ]
+    return [*steps, Hangup()]
 
 
 def _external_delays(results: list[SimulationResult]) -> list[float]:
@@ -78,17 +88,24 @@ async def voice_latency(app: BenchApp, calls: int) -> dict[str, Any]:
     }
 
 
-async def barge_in(app: BenchApp, calls: int) -> dict[str, Any]:
+async def barge_in(app: BenchApp, calls: int, per_call: int = 3) -> dict[str, Any]:
     delays: list[float] = []
     missed = 0
     for index in range(calls):
-        result = await app.call(interruption_call(after_ms=400 + 150 * (index % 4)))
+        # Interrupt at different points of the answer (first clause, later clauses).
+        offsets = tuple(400 + 150 * ((index * per_call + k) % 5) for k in range(per_call))
+        result = await app.call(interruption_call(offsets))
         for interruption in result.interruptions:
             if interruption.clear_delay_ms is None:
                 missed += 1
             else:
                 delays.append(float(interruption.clear_delay_ms))
-    return {"calls": calls, "onset_to_clear_ms": summary(delays), "no_clear": missed}
+    return {
+        "calls": calls,
+        "interruptions": calls * per_call,
+        "onset_to_clear_ms": summary(delays),
+        "no_clear": missed,
+    }
 
 
 async def concurrency(app: BenchApp, levels: tuple[int, ...], budget_ms: float) -> dict[str, Any]:

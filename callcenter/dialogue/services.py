@@ -46,7 +46,8 @@ class SessionServices:
     # Hand the live call to a human (handoff row, summary job, Twilio redirect).
     transfer: Callable[[StreamContext, CallContext, str], Awaitable[None]]
     hang_up: Callable[[StreamContext], Awaitable[None]]
-    observe_timing: Callable[[TurnTiming], None] = lambda _timing: None
+    # A turn's timing, once complete (metrics, traces).
+    observe_timing: Callable[[str, TurnTiming], None] = lambda _call_id, _timing: None
     observe_barge_in: Callable[[float], None] = lambda _seconds: None
     on_call_ended: Callable[[str], None] = lambda _call_id: None
     tool_reply_mode: ToolReplyMode = "say"

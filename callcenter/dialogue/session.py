@@ -245,6 +245,11 @@ class CallSession:
     async def _barge_in(self, cause: str) -> None:
         self._barged_in = True
         onset_ms = self._stream_ms - self.inbound.speech_ms
+        # Stop the reply before the clear goes out: while the clear is being sent the
+        # reply must not get to send another chunk of audio.
+        task = self._live_reply_task()
+        if task is not None:
+            task.cancel()
         await self.tracker.clear()
         reaction_ms = self._stream_ms - onset_ms if cause == "speech" else 0.0
         self.services.observe_barge_in(reaction_ms / 1000.0)
@@ -253,9 +258,28 @@ class CallSession:
         )
         await self._cancel_reply()
 
-    async def _cancel_reply(self) -> None:
+    async def _supersede_reply(self) -> None:
+        """A new caller turn is about to be answered: whatever the agent was still doing
+        stops first (one reply at a time owns the audio). If it was still talking, the
+        caller spoke over it: that is a barge-in, so only what was heard is kept."""
+        if self._live_reply_task() is None:
+            return
+        if self._audible and not self._barged_in:
+            await self._barge_in("turn")
+        else:
+            await self._cancel_reply()
+
+    def _live_reply_task(self) -> asyncio.Task[None] | None:
+        """The reply still running, unless it is the caller of this (it cannot wait on
+        itself)."""
         task = self._reply_task
         if task is None or task.done() or task is asyncio.current_task():
+            return None
+        return task
+
+    async def _cancel_reply(self) -> None:
+        task = self._live_reply_task()
+        if task is None:
             return
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -340,6 +364,7 @@ class CallSession:
                 await self._escalate(reason)
                 return
             self._speech_end_wall = end_wall
+            await self._supersede_reply()
             self._start_reply(gate)
 
     async def _take_unanswered_turn(self) -> str:
@@ -384,6 +409,7 @@ class CallSession:
         self._audible = False
         self._first_audio_wall = None
         self._timing, self._pending_timing = self._pending_timing or TurnTiming(), None
+        self._timing.reply_started_at = time.monotonic()
         self._reply_task = asyncio.create_task(self._reply())
 
     async def _reply(self) -> None:
@@ -506,21 +532,23 @@ class CallSession:
                 timing = self._timing
                 timing.voice_to_voice_ms = latency_s * 1000.0
                 timing.tts_first_audio_ms = None  # set with the answer's first audio
+                timing.speech_end_at = self._speech_end_wall
                 self._spawn(self._note_first_answer(timing))
-                self.services.observe_timing(timing)
 
     async def _note_first_answer(self, timing: TurnTiming) -> None:
-        """When the answer itself (not a backchannel) started, for the benchmark."""
+        """When the answer itself (not a backchannel) started; then the turn's timing is
+        complete and goes to the call events, the metrics and the trace."""
         for _ in range(200):
             if self.voice.first_answer_wall is not None or self.ended:
                 break
             await asyncio.sleep(0.05)
         answer = self.voice.first_answer_wall
-        if answer is not None and self._speech_end_wall is not None:
-            timing.first_answer_ms = (answer - self._speech_end_wall) * 1000
+        if answer is not None and timing.speech_end_at is not None:
+            timing.first_answer_ms = (answer - timing.speech_end_at) * 1000
             if self._first_clause_at is not None and self._first_clause_at <= answer:
                 timing.tts_first_audio_ms = (answer - self._first_clause_at) * 1000
         self._record_event("turn_timing", timing.as_payload())
+        self.services.observe_timing(self.call_id, timing)
 
     def _record_agent_turn_start(self, seq: int, spoken: SpokenUtterance) -> None:
         latency_ms = (

@@ -3,7 +3,7 @@ first audio went. Recorded as a `turn_timing` call event and as Prometheus histo
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 
 
 @dataclass
@@ -23,6 +23,11 @@ class TurnTiming:
     backchannel: bool = False
     # End of caller speech -> first audio of the answer itself.
     first_answer_ms: float | None = None
+    # time.monotonic() marks for traces (not part of the recorded event): when the
+    # caller stopped speaking and when the reply (LLM request) started.
+    speech_end_at: float | None = field(default=None, metadata={"mark": True})
+    reply_started_at: float | None = field(default=None, metadata={"mark": True})
 
     def as_payload(self) -> dict[str, float | bool | None]:
-        return {k: (round(v, 1) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+        values = {f.name: getattr(self, f.name) for f in fields(self) if not f.metadata.get("mark")}
+        return {k: (round(v, 1) if isinstance(v, float) else v) for k, v in values.items()}

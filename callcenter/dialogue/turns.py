@@ -15,7 +15,7 @@ class TurnPolicy:
     # Caller speech while the agent speaks counts as barge-in after this much speech
     # (measured from its onset). Shorter blips (coughs, "mm-hm", line noise, the agent's
     # own echo on a speakerphone) do not interrupt.
-    barge_in_min_speech_ms: int = 160
+    barge_in_min_speech_ms: int = 120
     # Keys: a run of digits ends with '#' or after this pause; '*' erases the run.
     dtmf_pause_ms: int = 2500
     # No caller speech for this long after the agent finished: re-prompt, then hang up.

@@ -37,6 +37,7 @@ from callcenter.llm.base import (
 from callcenter.llm.chat_template import ChatTemplate
 from callcenter.llm.hermes import HermesStreamParser
 from callcenter.llm.llama_sessions import SessionStates
+from callcenter.threads import lower_engine_thread_priority
 
 if TYPE_CHECKING:
     from callcenter.settings import Settings
@@ -131,7 +132,9 @@ class LlamaCppChatModel:
         self.last_stats = GenerationStats()
         self._stop_tokens = self._find_stop_tokens()
         # The single worker thread is the lock around the llama context.
-        self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="llama")
+        self._worker = concurrent.futures.ThreadPoolExecutor(
+            1, thread_name_prefix="llama", initializer=lower_engine_thread_priority
+        )
         self._closed = False
 
     @classmethod

@@ -27,6 +27,7 @@ from callcenter.asr.batcher import TranscriberClosed
 from callcenter.metrics import LATENCY_BUCKETS
 from callcenter.remote import wire
 from callcenter.remote.serving import probe_routes
+from callcenter.threads import run_in_engine_thread
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def create_asr_app(load: Callable[[], Transcriber], *, describe: dict[str, Any])
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Loaded before the port opens: a pod is never routed to before its model is.
-        engine["transcriber"] = await asyncio.to_thread(load)
+        engine["transcriber"] = await run_in_engine_thread(load)
         log.info("asr service ready: %s", describe)
         try:
             yield

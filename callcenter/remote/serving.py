@@ -41,6 +41,7 @@ def run_service(app: Any, *, host: str, port: int, log_level: str, grace_s: int)
         host=host,
         port=port,
         log_level=log_level.lower(),
+        log_config=None,  # through the process's handler (see callcenter.logs)
         # Piper sends a whole sentence per message; XTTS ~1 s of audio.
         ws_max_size=1 << 20,
         # Streams are short (one clause); the client's close is the signal that matters.

@@ -25,6 +25,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from callcenter.metrics import LATENCY_BUCKETS
 from callcenter.remote import wire
 from callcenter.remote.serving import probe_routes
+from callcenter.threads import run_in_engine_thread
 from callcenter.tts.base import Synthesizer
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def create_tts_app(load: Callable[[], Synthesizer], *, describe: dict[str, Any])
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        synthesizer = await asyncio.to_thread(load)
+        synthesizer = await run_in_engine_thread(load)
         warm_up = getattr(synthesizer, "warm_up", None)
         if warm_up is not None:  # first-run kernel and cache set-up, before any caller
             await warm_up()

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import anyio
 from starlette.websockets import WebSocket, WebSocketState
 
+from callcenter.logs import current_call_id
 from callcenter.store import calls as call_store
 from callcenter.store.db import transaction
 from callcenter.store.models import Call, CallStatus
@@ -94,10 +95,6 @@ class MediaStreamConnection:
         self._got_stop = False
         self._rejected = False
 
-    @property
-    def call_label(self) -> str:
-        return self.context.call_id if self.context else "-"
-
     # --- reading ------------------------------------------------------------------------
 
     async def run(self) -> None:
@@ -124,8 +121,7 @@ class MediaStreamConnection:
         self.runtime.metrics.malformed_frames.labels(reason.value).inc()
         if self._malformed <= _LOG_FIRST_N or self._malformed % _LOG_EVERY == 0:
             log.warning(
-                "call %s: skipped frame #%d (%s: %s)",
-                self.call_label,
+                "skipped frame #%d (%s: %s)",
                 self._malformed,
                 reason.value,
                 detail[:200],
@@ -170,6 +166,8 @@ class MediaStreamConnection:
         except StreamTokenError as error:
             await self._reject(error.reason)
             return
+        # From here on every log line of this call (and of the tasks it starts) has its id.
+        current_call_id.set(call_id)
         self.context = StreamContext(
             call_id=call_id,
             call_sid=start.call_sid,
@@ -186,13 +184,13 @@ class MediaStreamConnection:
             self.handler = await self.runtime.handler_factory(self.context, self.sender)
         except Exception:
             # No session means no agent: close so Twilio runs <Connect action> (a human).
-            log.exception("call %s: handler factory failed", call_id)
+            log.exception("handler factory failed")
             self._rejected = True
             await self._close(INTERNAL_ERROR, "session unavailable")
             return
         self.runtime.live_handlers[call_id] = self.handler
         self._tasks.append(asyncio.create_task(self._work(), name=f"ws-handler-{call_id}"))
-        log.info("call %s: stream %s started", call_id, start.stream_sid)
+        log.info("stream %s started", start.stream_sid)
 
     async def _reject(self, reason: str) -> None:
         self._rejected = True
@@ -226,7 +224,7 @@ class MediaStreamConnection:
                     return
             except Exception:
                 self.runtime.metrics.handler_errors.inc()
-                log.exception("call %s: handler failed on %s", self.call_label, type(item).__name__)
+                log.exception("handler failed on %s", type(item).__name__)
                 if isinstance(item, _StopItem):
                     return
 
@@ -250,9 +248,7 @@ class MediaStreamConnection:
             try:
                 await asyncio.wait_for(asyncio.shield(worker), STOP_TIMEOUT_S)
             except TimeoutError:
-                log.warning(
-                    "call %s: handler still busy %ss after stop", self.call_label, STOP_TIMEOUT_S
-                )
+                log.warning("handler still busy %ss after stop", STOP_TIMEOUT_S)
                 worker.cancel()
         if self.sender is not None:
             self.sender.close(drain=not self._got_stop)
@@ -264,7 +260,7 @@ class MediaStreamConnection:
         self.runtime.live_calls -= 1
         self.runtime.metrics.live_calls.dec()
         await self._store(lambda: self._record_end(reason))
-        log.info("call %s: stream ended (%s)", self.call_label, reason)
+        log.info("stream ended (%s)", reason)
 
     async def _close(self, code: int, reason: str) -> None:
         if self.ws.application_state == WebSocketState.CONNECTED:
@@ -279,14 +275,14 @@ class MediaStreamConnection:
         try:
             await anyio.to_thread.run_sync(fn)
         except Exception:
-            log.exception("call %s: could not record stream state", self.call_label)
+            log.exception("could not record stream state")
 
     def _record_start(self) -> None:
         assert self.context is not None
         with transaction(self.runtime.session_factory) as session:
             call = session.get(Call, self.context.call_id)
             if call is None:
-                log.warning("call %s: not in the store", self.context.call_id)
+                log.warning("call not in the store")
                 return
             call.stream_sid = self.context.stream_sid
             call.server_id = self.runtime.server_id

@@ -105,6 +105,8 @@ class PlayoutTracker:
         self._current = self._utterances[utterance_id] = _Utterance(utterance_id)
 
     async def send_audio(self, ulaw: bytes) -> None:
+        if self._current_was_cleared:
+            return  # barge-in: audio still in flight for a cleared utterance is dropped
         utt = self._require_current()
         view = memoryview(ulaw)
         while view:
@@ -118,6 +120,8 @@ class PlayoutTracker:
 
     async def end(self) -> None:
         """The utterance is complete; its final mark tells when it has all played."""
+        if self._current_was_cleared:
+            return  # cleared by a barge-in: nothing more will play
         utt = self._require_current()
         if utt.sent_ms > utt.last_mark_ms or utt.sent_bytes == 0:
             await self._mark(utt)
@@ -150,6 +154,10 @@ class PlayoutTracker:
     async def _mark(self, utt: _Utterance) -> None:
         utt.last_mark_ms = utt.sent_ms
         await self._output.send_mark(mark_name(utt.id, utt.last_mark_ms))
+
+    @property
+    def _current_was_cleared(self) -> bool:
+        return self._current is not None and self._current.cleared
 
     def _require_current(self) -> _Utterance:
         if self._current is None or self._current.ended:

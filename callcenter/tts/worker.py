@@ -18,6 +18,8 @@ from collections.abc import AsyncGenerator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from callcenter.threads import lower_engine_thread_priority
+
 T = TypeVar("T")
 
 _DONE = object()
@@ -27,7 +29,9 @@ class SynthesisWorker:
     """One thread that owns a model; async iteration over blocking generators it runs."""
 
     def __init__(self, name: str) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=name, initializer=lower_engine_thread_priority
+        )
         self._closed = False
 
     async def call(self, fn: Callable[[], T]) -> T:

@@ -21,8 +21,9 @@ WORKDIR /app
 # Dependencies first (cached while only the code changes): install from pyproject alone.
 COPY pyproject.toml README.md ./
 RUN mkdir -p callcenter && touch callcenter/__init__.py \
-    && extras=""; if [ "$EMBEDDED" = "true" ]; then extras="[embedded]"; fi \
-    && /opt/venv/bin/pip install --no-cache-dir ".${extras}" \
+    && extras="[tracing]"; if [ "$EMBEDDED" = "true" ]; then extras="[tracing,embedded]"; fi \
+    && CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON" \
+       /opt/venv/bin/pip install --no-cache-dir ".${extras}" \
     && /opt/venv/bin/pip uninstall -y callcenter
 COPY alembic.ini ./
 COPY callcenter ./callcenter

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from callcenter.asr.bench import phone_frames
+from callcenter.audio.resample import StreamResampler
 from callcenter.audio.vad import (
+    INBOUND_QUALITY,
     WINDOW,
     Endpointer,
     EndpointingPolicy,
@@ -159,3 +161,67 @@ def test_policy_validation() -> None:
         EndpointingPolicy(threshold=1.5)
     with pytest.raises(ValueError):
         Endpointer(input_rate=44100)
+
+
+class ScriptedVad:
+    """Speech probabilities from a list, one per 32 ms window (then silence)."""
+
+    def __init__(self, probabilities: list[float]) -> None:
+        self.probabilities = list(probabilities)
+
+    def reset(self) -> None:
+        pass
+
+    def __call__(self, window: np.ndarray) -> float:
+        return self.probabilities.pop(0) if self.probabilities else 0.0
+
+
+def started_at(probabilities: list[float], policy: EndpointingPolicy) -> float:
+    vad = ScriptedVad(probabilities)
+    endpointer = Endpointer(policy, input_rate=16000, vad=vad)  # type: ignore[arg-type]
+    events = endpointer.push(np.zeros(WINDOW * (len(probabilities) + 2), dtype=np.float32))
+    return next(e.at_ms for e in events if isinstance(e, SpeechStarted))
+
+
+def test_a_soft_onset_is_dated_from_where_the_probability_rose() -> None:
+    window_ms = WINDOW * 1000 / 16000
+    rising = [0.0, 0.0, 0.4, 0.45, *[0.9] * 8]  # two windows in the hysteresis band
+    assert started_at(rising, EndpointingPolicy(onset_lookback_ms=64)) == 2 * window_ms
+    assert started_at(rising, EndpointingPolicy(onset_lookback_ms=0)) == 4 * window_ms
+
+
+def test_onset_lookback_is_capped() -> None:
+    window_ms = WINDOW * 1000 / 16000
+    hum_then_speech = [*[0.4] * 10, *[0.9] * 8]  # a long stretch in the band is not speech
+    started = started_at(hum_then_speech, EndpointingPolicy(onset_lookback_ms=64))
+    assert started == 10 * window_ms - 64
+
+
+@pytest.mark.parametrize("name", ["0_george_0.wav", "3_jackson_1.wav", "8_nicolas_2.wav"])
+def test_a_short_word_starts_a_turn_whatever_the_frame_phase(name: str) -> None:
+    """One spoken digit, shifted by 0–140 ms against the VAD's 32 ms windows: every phase
+    must start a turn, soon after the word begins (a barge-in waits on this)."""
+    word = phone_frames(FSDD / name)
+    loud = np.flatnonzero(np.abs(word) > 0.02)
+    onset_ms = loud[0] * 1000 / RATE
+    for lead_ms in range(0, 160, 20):
+        endpointer = Endpointer(EndpointingPolicy(), input_rate=RATE)
+        audio = np.concatenate([silence(0.5 + lead_ms / 1000), word, silence(1.0)])
+        position_ms, detected_ms = 0.0, None
+        for start in range(0, len(audio), FRAME):
+            position_ms += FRAME * 1000 / RATE
+            events = endpointer.push(audio[start : start + FRAME])
+            if any(isinstance(e, SpeechStarted) for e in events):
+                detected_ms = position_ms
+                break
+        assert detected_ms is not None, f"{name} at +{lead_ms} ms never started a turn"
+        delay_ms = detected_ms - (500 + lead_ms + onset_ms)
+        assert delay_ms <= 260, f"{name} at +{lead_ms} ms: turn started {delay_ms:.0f} ms late"
+
+
+def test_caller_audio_reaches_the_vad_without_filter_delay() -> None:
+    """The 8 -> 16 kHz stream hands out (almost) every sample as soon as its frame arrives."""
+    resampler = StreamResampler(RATE, 16000, quality=INBOUND_QUALITY)
+    frames = silence(1.0)
+    out = sum(len(resampler.process(frames[i : i + FRAME])) for i in range(0, len(frames), FRAME))
+    assert 16000 - out <= 16  # ≤ 1 ms held back (the high-quality filter held 66 ms)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import Engine
 
 from callcenter.app import create_app
@@ -25,6 +26,7 @@ from callcenter.store.seed import seed_demo
 from callcenter.testing.llm_script import Rule, ScriptedToolCall
 from callcenter.testing.scripted_llm import ScriptedLLMServer
 from callcenter.testing.twilio_stub import BackgroundServer, TwilioStub
+from callcenter.tracing import make_turn_tracer
 from tests.support.postgres import temporary_database
 
 AUTH_TOKEN = "e2e-auth-token-0123456789"
@@ -67,6 +69,7 @@ class SpeechApp:
     llm: ScriptedLLMServer
     twilio: TwilioStub
     engine: Engine
+    spans: InMemorySpanExporter  # the turn traces
 
     @property
     def url(self) -> str:
@@ -97,9 +100,12 @@ def running_speech_app(**overrides: Any) -> Iterator[SpeechApp]:
         }
         settings = load_settings(**(values | overrides))
         runtime = Runtime(settings, engine=engine, speech=True)
+        # Turn traces go to memory, where the tests read them.
+        spans = InMemorySpanExporter()
+        runtime.turn_tracer = make_turn_tracer("off", exporter=spans)
         server.app = create_app(settings, runtime)
         server.start()
-        app = SpeechApp(server, settings, runtime, llm, twilio, engine)
+        app = SpeechApp(server, settings, runtime, llm, twilio, engine, spans)
         try:
             yield app
         finally:

@@ -6,8 +6,13 @@ is what production runs on the CPU.
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+import pytest
 from sqlalchemy import select
 
+from callcenter.bench.voice import interruption_call
 from callcenter.simulator.caller import CallRemote, SimulationOptions, run_call
 from callcenter.simulator.result import SimulationResult
 from callcenter.simulator.script import Dtmf, Hangup, Interrupt, Say, Step, WaitAgent
@@ -55,6 +60,52 @@ async def test_caller_question_gets_a_relevant_spoken_answer(speech_app: SpeechA
     assert "Monday to Friday" in answer.text and answer.heard_text == answer.text
     assert answer.latency_ms is not None and answer.latency_ms > 0
     assert result.turns and result.turns[-1].response_delay_ms is not None
+
+
+async def test_each_answered_turn_is_measured_and_traced(speech_app: SpeechApp) -> None:
+    metrics = speech_app.runtime.metrics
+    stages = ("voice_to_voice", "vad_endpoint_delay", "asr", "llm_first_token", "tts_first_audio")
+    before = {s: metrics.value(f"{s}_seconds_count") for s in stages}
+    result = await call(
+        speech_app, [GREETING, Say(text="What are your opening hours?"), REPLY, Hangup()]
+    )
+    with make_session_factory(speech_app.engine)() as session:
+        call_row = session.scalar(select(Call).where(Call.call_sid == result.call_sid))
+        assert call_row is not None
+        call_id = str(call_row.id)
+
+    exporter = speech_app.spans
+
+    def turn_spans() -> list[Any]:
+        return [
+            s
+            for s in exporter.get_finished_spans()
+            if s.name == "turn" and s.attributes.get("call.id") == call_id
+        ]
+
+    # The timing completes when the answer's first audio has played (just after the call).
+    for _ in range(100):
+        if turn_spans():
+            break
+        await asyncio.sleep(0.1)
+    spans = turn_spans()
+    assert spans, "no turn trace for the call"
+    root = spans[-1]
+    children = {
+        s.name: s
+        for s in exporter.get_finished_spans()
+        if s.parent is not None and s.parent.span_id == root.context.span_id
+    }
+    assert {"vad.endpoint", "asr", "llm.first_token", "tts.first_audio"} <= set(children)
+    # Every stage happened inside the turn, and the turn is as long as the caller waited.
+    for child in children.values():
+        assert root.start_time <= child.start_time <= child.end_time <= root.end_time
+    assert root.attributes["turn.first_answer_ms"] == pytest.approx(
+        (root.end_time - root.start_time) / 1e6, abs=1.0
+    )
+    # Prometheus saw the same turn in every stage histogram.
+    for stage in stages:
+        assert metrics.value(f"{stage}_seconds_count") >= before[stage] + 1, stage
 
 
 async def test_barge_in_clears_and_keeps_only_what_was_heard(speech_app: SpeechApp) -> None:
@@ -164,3 +215,19 @@ async def test_asking_for_a_person_escalates_with_a_handoff(speech_app: SpeechAp
             select(CallEvent.kind).where(CallEvent.call_id == call_row.id)
         ).all()
         assert "escalation" in events
+
+
+async def test_every_one_of_several_interruptions_stops_the_agent(speech_app: SpeechApp) -> None:
+    # Several barge-ins in one call, at different points of the answer (right after a
+    # backchannel, mid-clause): each one is answered by a clear, and no reply fails.
+    result = await call(speech_app, interruption_call((550, 700, 850)))
+    assert len(result.interruptions) == 3
+    assert all(i.clear_delay_ms is not None for i in result.interruptions), result.interruptions
+    with make_session_factory(speech_app.engine)() as session:
+        call_row = session.scalar(select(Call).where(Call.call_sid == result.call_sid))
+        assert call_row is not None
+        kinds = [
+            e.kind
+            for e in session.scalars(select(CallEvent).where(CallEvent.call_id == call_row.id))
+        ]
+    assert "error" not in kinds and kinds.count("barge_in") >= 3

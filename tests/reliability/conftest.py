@@ -42,13 +42,23 @@ SUMMARY_JSON = (
 # Handoff/post-call summary requests carry "Transcript:"; dialogue turns do not.
 SUMMARY_RULE = Rule(match=r"Transcript:", reply=SUMMARY_JSON)
 RULES = [
-    Rule(match=r"opening hours", reply="We are open Monday to Friday, from eight to eight."),
-    Rule(match=r"address", reply="Our address is twelve Harbor Street."),
-    Rule(match=r"branches", reply="We have three branches in town."),
+    # Loose patterns: under CI load tiny.en sometimes hears "opening hours" as "opening now"
+    # or "address" as "a dress"; the tests are about reliability, not recognition.
+    Rule(match=r"\bopen|\bhours", reply="We are open Monday to Friday, from eight to eight."),
+    Rule(match=r"dress|\bwhere", reply="Our address is twelve Harbor Street."),
+    Rule(match=r"branch|how many", reply="We have three branches in town."),
     # Answered after a long stall: a crash test kills the server while it waits.
     # Several words: tiny.en does not always hear "slow" in that sentence.
     Rule(match=r"\bslow\b|\bsomething\b|\bcheck\b", reply="Here is the slow answer.", stall_s=60),
 ]
+
+
+def caller_turns_asked(stack: Stack, count: int) -> bool:
+    """The LLM got a request answering the caller's ``count``-th turn, whatever ASR heard."""
+    return any(
+        sum(1 for m in r.body.get("messages", []) if m.get("role") == "user") >= count
+        for r in stack.llm.requests
+    )
 
 
 def wait_until(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:

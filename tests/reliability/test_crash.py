@@ -10,18 +10,10 @@ from sqlalchemy import select
 
 from callcenter.simulator.script import Say, Silence, WaitAgent
 from callcenter.store.models import Call, CallStatus, Speaker
-from tests.reliability.conftest import Stack, wait_until
+from tests.reliability.conftest import Stack, caller_turns_asked, wait_until
 
 GREETING = WaitAgent(quiet_ms=700, timeout_ms=30_000)
 REPLY = WaitAgent(quiet_ms=900, timeout_ms=30_000)
-
-
-def _second_turn_asked(stack: Stack) -> bool:
-    """The LLM got a request answering the caller's second turn (whatever ASR heard)."""
-    return any(
-        sum(1 for m in r.body.get("messages", []) if m.get("role") == "user") >= 2
-        for r in stack.llm.requests
-    )
 
 
 async def test_kill_9_mid_call_keeps_every_turn_and_marks_the_call_interrupted(
@@ -38,7 +30,7 @@ async def test_kill_9_mid_call_keeps_every_turn_and_marks_the_call_interrupted(
     call = asyncio.create_task(stack.call(steps))
     # The LLM now holds the request for the second question (it stalls): the caller turn
     # it answers must already be committed.
-    await asyncio.to_thread(wait_until, lambda: _second_turn_asked(stack), 90, "turn 2")
+    await asyncio.to_thread(wait_until, lambda: caller_turns_asked(stack, 2), 90, "turn 2")
     turns = stack.turns(call_sid := _call_sid(stack))
     caller = [t.text.lower() for t in turns if t.speaker == Speaker.caller]
     assert len(caller) == 2, caller

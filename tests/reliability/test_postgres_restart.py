@@ -18,7 +18,7 @@ import pytest
 
 from callcenter.simulator.script import Say, Silence, WaitAgent
 from callcenter.store.models import CallStatus, Speaker
-from tests.reliability.conftest import Stack, wait_until
+from tests.reliability.conftest import Stack, caller_turns_asked, wait_until
 
 GREETING = WaitAgent(quiet_ms=700, timeout_ms=30_000)
 REPLY = WaitAgent(quiet_ms=900, timeout_ms=30_000)
@@ -56,10 +56,6 @@ def _pg_ctl(cluster: list[str], *args: str) -> None:
     subprocess.run([*cluster, *args], check=True, timeout=60)
 
 
-def _asked(stack: Stack, words: str) -> bool:
-    return any(words in str(r.body.get("messages")) for r in stack.llm.requests)
-
-
 async def test_postgres_outage_mid_call_loses_no_turn(stack: Stack, cluster: list[str]) -> None:
     server = stack.serve()
     steps = [
@@ -73,12 +69,12 @@ async def test_postgres_outage_mid_call_loses_no_turn(stack: Stack, cluster: lis
         REPLY,
     ]
     call = asyncio.create_task(stack.call(steps))
-    await asyncio.to_thread(wait_until, lambda: _asked(stack, "opening hours"), 90, "turn 1")
+    await asyncio.to_thread(wait_until, lambda: caller_turns_asked(stack, 1), 90, "turn 1")
     # In a thread: the simulated caller shares this event loop and must keep its pace.
     await asyncio.to_thread(_pg_ctl, cluster, "stop", "-m", "fast")
     down_at = time.monotonic()
     # The caller asks the second question while the database is down; the agent answers.
-    await asyncio.to_thread(wait_until, lambda: _asked(stack, "address"), 60, "turn 2")
+    await asyncio.to_thread(wait_until, lambda: caller_turns_asked(stack, 2), 60, "turn 2")
     answered_while_down = not _pg_ready()
     await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
     await asyncio.to_thread(_pg_ctl, cluster, "start")

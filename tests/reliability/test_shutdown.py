@@ -15,15 +15,17 @@ from callcenter.simulator.caller import SimulationOptions, answer_webhook
 from callcenter.simulator.script import Say, Silence, WaitAgent
 from callcenter.store.models import CallStatus, Handoff, Speaker
 from callcenter.telephony.twiml import BUSY_LINE
-from tests.reliability.conftest import ACCOUNT_SID, AUTH_TOKEN, Stack, wait_until
+from tests.reliability.conftest import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    Stack,
+    caller_turns_asked,
+    wait_until,
+)
 
 GREETING = WaitAgent(quiet_ms=700, timeout_ms=30_000)
 REPLY = WaitAgent(quiet_ms=900, timeout_ms=30_000)
 GRACE_S = 8
-
-
-def _asked(stack: Stack, words: str) -> bool:
-    return any(words in str(r.body.get("messages")) for r in stack.llm.requests)
 
 
 async def test_sigterm_drains_then_hands_live_calls_to_a_human(stack: Stack) -> None:
@@ -38,7 +40,7 @@ async def test_sigterm_drains_then_hands_live_calls_to_a_human(stack: Stack) -> 
         Silence(60_000),  # the caller stays on the line past the grace period
     ]
     call = asyncio.create_task(stack.call(steps))
-    await asyncio.to_thread(wait_until, lambda: _asked(stack, "opening"), 90, "turn 1")
+    await asyncio.to_thread(wait_until, lambda: caller_turns_asked(stack, 1), 90, "turn 1")
     server.popen.send_signal(signal.SIGTERM)
 
     async with httpx.AsyncClient(timeout=10) as client:

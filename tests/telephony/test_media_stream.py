@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from callcenter.logs import CallIdFilter
 from callcenter.simulator import wire
 from callcenter.store import calls as call_store
 from callcenter.store.models import CallStatus
@@ -205,3 +207,28 @@ def test_live_fuzz_10k_malformed_frames_and_the_call_goes_on(
     )
     assert malformed == sent
     assert app.runtime.metrics.value("media_handler_errors_total") == 0
+
+
+def test_log_lines_said_during_a_call_carry_its_id(
+    live_app: Callable[..., LiveApp], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.handler.addFilter(CallIdFilter())
+    caplog.set_level(logging.INFO, logger="callcenter")
+    app = live_app(handler_factory=RecordingHandlerFactory())
+    call_sid, params = answer_call(app)
+    with open_ws(app) as ws:
+        stream_sid = start_stream(ws, call_sid, params)
+        ws.send("{not json")  # logged inside the call as a skipped frame
+        ws.send(wire.stop(stream_sid, 3, call_sid, ACCOUNT_SID))
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=10)
+
+    def call_lines() -> list[logging.LogRecord]:
+        ended = any("stream ended" in r.getMessage() for r in caplog.records)
+        return ended and [r for r in caplog.records if r.name.startswith("callcenter.telephony")]
+
+    records = wait_for(call_lines)
+    skipped = [r for r in records if "skipped frame" in r.getMessage()]
+    assert skipped and all(getattr(r, "call_id", None) == params["call_id"] for r in skipped)
+    started = [r for r in records if "started" in r.getMessage()]
+    assert started and getattr(started[0], "call_id", None) == params["call_id"]

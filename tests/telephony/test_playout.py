@@ -103,3 +103,21 @@ async def test_misuse_is_reported() -> None:
     with pytest.raises(ValueError):
         tracker.begin("x:y")
     assert tracker.on_mark("someone-elses-mark") is False
+
+
+async def test_audio_still_in_flight_after_a_clear_is_dropped_not_an_error() -> None:
+    # A reply may be mid-chunk when the barge-in clears its utterance: what it still
+    # sends must not reach Twilio, and must not fail the reply (which would escalate).
+    twilio = LoopbackTwilio()
+    tracker = PlayoutTracker(twilio)
+    tracker.begin("a1")
+    await tracker.send_audio(b"\xff" * 1600)
+    await tracker.clear()
+    sent_before = list(twilio.sent)
+    await tracker.send_audio(b"\xff" * 1600)
+    await tracker.end()
+    assert twilio.sent == sent_before
+    assert tracker.was_cleared("a1") and not tracker.has_open_utterance
+    tracker.begin("a2")  # the next reply starts cleanly
+    await tracker.send_audio(b"\xff" * 160)
+    assert twilio.sent[-1][0] in ("media", "mark")
