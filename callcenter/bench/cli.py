@@ -22,7 +22,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--speech-data",
         type=Path,
         default=Path("../shared/data/speech"),
-        help="folder with fsdd_8k/ and osr_8k/ (ASR accuracy)",
+        help="folder with fsdd_8k/ and osr_8k/ (ASR accuracy, real-voice interruptions)",
     )
     bench.add_argument(
         "--scripted-llm",
@@ -57,7 +57,13 @@ def run_bench(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _voice(args: argparse.Namespace) -> dict[str, Any]:
     from callcenter.bench.harness import bench_app
-    from callcenter.bench.voice import barge_in, concurrency, conversation, voice_latency
+    from callcenter.bench.voice import (
+        barge_in,
+        concurrency,
+        conversation,
+        human_interruptions,
+        voice_latency,
+    )
     from callcenter.testing.llm_script import Rule
 
     rules = [Rule(reply="Sure. We are open Monday to Friday from eight to eight.")]
@@ -67,7 +73,9 @@ async def _voice(args: argparse.Namespace) -> dict[str, Any]:
         return {
             "llm_engine": app.settings.llm_engine_name,
             "voice": await voice_latency(app, args.calls),
-            "barge_in": await barge_in(app, max(4, args.calls)),
+            "barge_in": await barge_in(
+                app, max(4, args.calls), human_clips=human_interruptions(args.speech_data)
+            ),
             "concurrency": await concurrency(app, levels, budget_ms=1500.0),
         }
 

@@ -8,6 +8,8 @@ it; the server's per-stage breakdown comes from its `turn_timing` call events.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from callcenter.bench.harness import BenchApp
@@ -41,17 +43,35 @@ def conversation(questions: tuple[str, ...] = QUESTIONS) -> list[Step]:
     return [*steps, Hangup()]
 
 
-def interruption_call(after_ms: tuple[int, ...]) -> list[Step]:
+def interruption_call(
+    after_ms: tuple[int, ...], interruptions: Sequence[Say] = (Say(text=INTERRUPTION),)
+) -> list[Step]:
     """One call, one interruption per entry: the caller asks a question with a long
-    answer and cuts the agent off ``after_ms`` into it."""
+    answer and cuts the agent off ``after_ms`` into it, with the interruptions in turn."""
     steps: list[Step] = [WaitAgent(quiet_ms=600, timeout_ms=60_000)]
-    for delay in after_ms:
+    for k, delay in enumerate(after_ms):
         steps += [
             Say(text=LONG_QUESTION),
-            Interrupt(say=Say(text=INTERRUPTION), after_ms=delay, timeout_ms=60_000),
+            Interrupt(say=interruptions[k % len(interruptions)], after_ms=delay, timeout_ms=60_000),
             WaitAgent(quiet_ms=900, timeout_ms=60_000),
         ]
     return [*steps, Hangup()]
+
+
+def human_interruptions(speech_data: Path, count: int = 6) -> list[Path]:
+    """Short real recordings to interrupt with: one spoken digit ("two", "eight") from each
+    FSDD speaker, as short and soft-onset as "no" or "wait" is on a phone line."""
+    folder = speech_data / "fsdd_8k"
+    if not folder.is_dir():
+        return []
+    speakers = sorted({wav.name.split("_")[1] for wav in folder.glob("*_*_*.wav")})
+    chosen = []
+    for k, speaker in enumerate(speakers[:count]):
+        digit, take = (2 + 3 * k) % 10, k % 5
+        wav = folder / f"{digit}_{speaker}_{take}.wav"
+        if wav.exists():
+            chosen.append(wav)
+    return chosen
 
 
 def _external_delays(results: list[SimulationResult]) -> list[float]:
@@ -88,22 +108,41 @@ async def voice_latency(app: BenchApp, calls: int) -> dict[str, Any]:
     }
 
 
-async def barge_in(app: BenchApp, calls: int, per_call: int = 3) -> dict[str, Any]:
-    delays: list[float] = []
+async def barge_in(
+    app: BenchApp, calls: int, per_call: int = 3, human_clips: Sequence[Path] = ()
+) -> dict[str, Any]:
+    """Caller speech onset -> `clear`, as the simulated Twilio side sees it. With
+    ``human_clips``, every other interruption is a real recording instead of Piper."""
+    voices: dict[str, list[Say]] = {"piper": [Say(text=INTERRUPTION)]}
+    if human_clips:
+        voices["human"] = [Say(wav=str(clip)) for clip in human_clips]
+    delays: dict[str, list[float]] = {name: [] for name in voices}
+    used = dict.fromkeys(voices, 0)
     missed = 0
     for index in range(calls):
         # Interrupt at different points of the answer (first clause, later clauses).
         offsets = tuple(400 + 150 * ((index * per_call + k) % 5) for k in range(per_call))
-        result = await app.call(interruption_call(offsets))
-        for interruption in result.interruptions:
-            if interruption.clear_delay_ms is None:
-                missed += 1
-            else:
-                delays.append(float(interruption.clear_delay_ms))
+        names = [list(voices)[(index * per_call + k) % len(voices)] for k in range(per_call)]
+        says = []
+        for name in names:
+            says.append(voices[name][used[name] % len(voices[name])])
+            used[name] += 1
+        steps = interruption_call(offsets, says)
+        result = await app.call(steps)
+        step_voice = {
+            i: names[k]
+            for k, i in enumerate(i for i, s in enumerate(steps) if isinstance(s, Interrupt))
+        }
+        cleared = [i for i in result.interruptions if i.clear_delay_ms is not None]
+        missed += per_call - len(cleared)
+        for interruption in cleared:
+            delays[step_voice[interruption.step]].append(float(interruption.clear_delay_ms or 0))
     return {
         "calls": calls,
         "interruptions": calls * per_call,
-        "onset_to_clear_ms": summary(delays),
+        "onset_to_clear_ms": summary([d for values in delays.values() for d in values]),
+        "by_voice": {name: summary(values) for name, values in delays.items()},
+        "human_clips": [clip.name for clip in human_clips],
         "no_clear": missed,
     }
 

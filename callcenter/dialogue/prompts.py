@@ -7,6 +7,7 @@ publishing a new version changes new calls only.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from string import Template
 
@@ -60,3 +61,23 @@ def default_prompt_set() -> PromptSet:
 def backchannel_lines(prompts: PromptSet) -> list[str]:
     """The short acknowledgements, one per line of the "backchannel" prompt."""
     return [line.strip() for line in prompts.render("backchannel").splitlines() if line.strip()]
+
+
+# Clauses that only acknowledge. After a backchannel the model's own "Sure." would make
+# the caller hear "Okay. Sure." before every answer.
+_ACKNOWLEDGEMENTS = frozenset(
+    ["okay", "ok", "sure", "alright", "all right", "got it", "certainly", "of course",
+     "absolutely", "great", "sounds good", "understood", "right", "i see"]
+)  # fmt: skip
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"[a-z']+", text.lower()))
+
+
+def is_acknowledgement(clause: str, backchannels: list[str]) -> bool:
+    """Whether ``clause`` says nothing but an acknowledgement ("Sure!", "Got it.")."""
+    words = _words(clause)
+    return bool(words) and (
+        words in _ACKNOWLEDGEMENTS or words in {_words(line) for line in backchannels}
+    )

@@ -25,7 +25,7 @@ from callcenter.dialogue.escalation import EscalationReason
 from callcenter.dialogue.guard import SAFE_LINE, mentions_internals, unverified_leak
 from callcenter.dialogue.heard import SpokenClause, SpokenUtterance
 from callcenter.dialogue.inbound import InboundSpeech, Pause, Utterance
-from callcenter.dialogue.prompts import PromptSet, backchannel_lines
+from callcenter.dialogue.prompts import PromptSet, backchannel_lines, is_acknowledgement
 from callcenter.dialogue.reply import ReplyResult, ReplyRunner, Speak
 from callcenter.dialogue.services import SessionServices, ToolBox
 from callcenter.dialogue.speculation import Speculation
@@ -444,6 +444,8 @@ class CallSession:
         first_item = True
         guarded = False
         recorded = False
+        model_spoke = False
+        acknowledgements = backchannel_lines(self.prompts)
         backchannel = self._spawn(self._backchannel(gate, spoken))
         try:
             while (item := await queue.get()) is not None:
@@ -452,6 +454,12 @@ class CallSession:
                     self.state = "speaking"
                     self._timing.llm_ttft_ms = (result.first_token_s or 0.0) * 1000.0
                     self._first_clause_at = time.monotonic()
+                if item.from_model and not model_spoke:
+                    model_spoke = True
+                    if self.voice.acknowledged and is_acknowledgement(item.text, acknowledgements):
+                        # The backchannel already acknowledged; "Okay. Sure." sounds canned.
+                        self._record_event("dropped_acknowledgement", {"clause": item.text})
+                        continue
                 if item.cached:
                     duration = await self.voice.say_cached(item.text)
                 elif item.from_model and (

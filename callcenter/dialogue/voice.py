@@ -64,6 +64,8 @@ class AgentVoice:
         self._lock = asyncio.Lock()
         # When the first audio that answers (not a backchannel) was sent.
         self.first_answer_wall: float | None = None
+        # Whether this utterance opened with a backchannel ("Okay.").
+        self.acknowledged = False
 
     def begin(self, utterance_id: str, gate: asyncio.Event | None = None) -> None:
         """Start an utterance. With a ``gate``, audio is synthesised but not sent until
@@ -72,6 +74,7 @@ class AgentVoice:
         self._utterance_sent = False
         self._gate = gate
         self.first_answer_wall = None
+        self.acknowledged = False
 
     @property
     def sent_anything(self) -> bool:
@@ -107,6 +110,7 @@ class AgentVoice:
             if self._utterance_sent:
                 return None
             await self._send_locked(ulaw, answer=False)
+            self.acknowledged = True
         return len(ulaw) / BYTES_PER_MS
 
     async def _send(self, ulaw: bytes) -> None:

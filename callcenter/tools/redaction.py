@@ -29,7 +29,9 @@ def is_secret_key(key: str) -> bool:
     return ("card" in parts and "number" in parts) or ("security" in parts and "code" in parts)
 
 
-_CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+# A card number stands alone: a digit run inside a longer token (a hex API key, an
+# order reference) is not a card, and masking it would mangle an exact secret.
+_CARD = re.compile(r"(?<![0-9A-Za-z])(?:\d[ -]?){12,18}\d(?![0-9A-Za-z])")
 
 
 def _mask_card(match: re.Match[str]) -> str:
@@ -38,11 +40,12 @@ def _mask_card(match: re.Match[str]) -> str:
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
-    text = _CARD.sub(_mask_card, text)
+    # Exact secrets first: masking a card-like run inside a secret would leave the rest
+    # of that secret unmatched and in the clear.
     for secret in sorted(set(secrets), key=len, reverse=True):
         if len(secret) >= 3:
             text = text.replace(secret, REDACTED)
-    return text
+    return _CARD.sub(_mask_card, text)
 
 
 def redact(value: Any, secrets: Iterable[str] = ()) -> Any:

@@ -39,6 +39,13 @@ LONG_REPLY = (
 )
 
 RULES = [
+    # A slow model (1.5 s to its first token) that opens with an acknowledgement of its own:
+    # the caller hears the backchannel, and not "Okay. Got it." as well.
+    Rule(
+        match=r"\blost\b",
+        stall_s=1.5,
+        reply="Got it. I can block your card as soon as you are verified.",
+    ),
     # A caller trying to talk the model into reading an account: the scripted model
     # "obeys" and invents the PIN; policy in code must refuse both calls.
     Rule(

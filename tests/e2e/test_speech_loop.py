@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from callcenter.bench.voice import interruption_call
+from callcenter.bench.voice import human_interruptions, interruption_call
+from callcenter.dialogue.prompts import backchannel_lines, default_prompt_set
 from callcenter.simulator.caller import CallRemote, SimulationOptions, run_call
 from callcenter.simulator.result import SimulationResult
 from callcenter.simulator.script import Dtmf, Hangup, Interrupt, Say, Step, WaitAgent
@@ -20,6 +21,7 @@ from callcenter.store.db import make_session_factory
 from callcenter.store.models import Call, CallEvent, Speaker, ToolInvocation, Turn
 from tests.e2e.conftest import ACCOUNT_SID, AUTH_TOKEN, LONG_REPLY, SpeechApp
 from tests.support.asr import transcribe_ulaw, words
+from tests.support.paths import SPEECH
 
 
 async def call(app: SpeechApp, steps: list[Step]) -> SimulationResult:
@@ -106,6 +108,27 @@ async def test_each_answered_turn_is_measured_and_traced(speech_app: SpeechApp) 
     # Prometheus saw the same turn in every stage histogram.
     for stage in stages:
         assert metrics.value(f"{stage}_seconds_count") >= before[stage] + 1, stage
+
+
+async def test_a_slow_answer_is_acknowledged_once(speech_app: SpeechApp) -> None:
+    # The caller waits through the model's silence after the backchannel.
+    patient = WaitAgent(quiet_ms=2500, timeout_ms=30_000)
+    result = await call(speech_app, [GREETING, Say(text="I lost my card."), patient, Hangup()])
+    answer = [t for t in turns_of(speech_app, result.call_sid) if t.speaker == Speaker.agent][-1]
+    backchannels = backchannel_lines(default_prompt_set())
+    opening = next((line for line in backchannels if answer.text.startswith(line)), None)
+    # The backchannel filled the model's silence, and the model's own "Got it." that
+    # followed it was dropped, from the audio and from what the agent is recorded to say.
+    assert opening is not None, answer.text
+    assert answer.text == f"{opening} I can block your card as soon as you are verified."
+    assert answer.heard_text == answer.text
+    with make_session_factory(speech_app.engine)() as session:
+        dropped = session.scalars(
+            select(CallEvent).where(
+                CallEvent.call_id == answer.call_id, CallEvent.kind == "dropped_acknowledgement"
+            )
+        ).all()
+    assert [event.payload["clause"] for event in dropped] == ["Got it."]
 
 
 async def test_barge_in_clears_and_keeps_only_what_was_heard(speech_app: SpeechApp) -> None:
@@ -220,7 +243,12 @@ async def test_asking_for_a_person_escalates_with_a_handoff(speech_app: SpeechAp
 async def test_every_one_of_several_interruptions_stops_the_agent(speech_app: SpeechApp) -> None:
     # Several barge-ins in one call, at different points of the answer (right after a
     # backchannel, mid-clause): each one is answered by a clear, and no reply fails.
-    result = await call(speech_app, interruption_call((550, 700, 850)))
+    # Two of them are real people saying one short word on a phone line.
+    human = [Say(wav=str(clip)) for clip in human_interruptions(SPEECH)[:2]]
+    assert len(human) == 2
+    result = await call(
+        speech_app, interruption_call((550, 700, 850), [Say(text="Wait, stop, sorry."), *human])
+    )
     assert len(result.interruptions) == 3
     assert all(i.clear_delay_ms is not None for i in result.interruptions), result.interruptions
     with make_session_factory(speech_app.engine)() as session:

@@ -120,6 +120,19 @@ def test_redaction() -> None:
     }
 
 
+def test_redaction_scrubs_a_secret_whole_even_with_a_card_like_digit_run_inside() -> None:
+    # A random hex API key can hold 13+ digits in a row; masking them as a card first
+    # once left the rest of the key in the clear.
+    secret = "key-8f7e4345012345678901234cfb7350e2a"
+    text = f'{{"echoed_key": "{secret}", "card": "4111-1111-1111-1111"}}'
+    scrubbed = redact(text, {secret})
+    assert secret not in scrubbed and "7350e2a" not in scrubbed
+    assert '"echoed_key": "[redacted]"' in scrubbed
+    assert "[card ending 1111]" in scrubbed
+    # Without knowing the secret, a digit run inside a longer token is not a card.
+    assert redact(f"ref {secret}") == f"ref {secret}"
+
+
 def test_secret_keys() -> None:
     for key in ["pin", "PIN", "pin_code", "userPin", "date_of_birth", "dob", "card_number",
                 "cardNumber", "security_code", "password"]:  # fmt: skip
