@@ -155,7 +155,9 @@ async def piper_synthesize(text: str) -> bytes:
     from callcenter.tts.render import render_ulaw
 
     if _piper is None:
-        _piper = PiperSynthesizer()
+        # The same words always give the same audio: a flaky transcript must not make a
+        # test or a benchmark differ from run to run.
+        _piper = PiperSynthesizer(deterministic=True)
     return await render_ulaw(_piper, text)
 
 

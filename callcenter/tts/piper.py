@@ -52,7 +52,12 @@ class PiperSynthesizer:
     """Streams Piper audio sentence by sentence from one worker thread."""
 
     def __init__(
-        self, voice: str = DEFAULT_VOICE, speaking_rate: float = 1.0, threads: int = 0
+        self,
+        voice: str = DEFAULT_VOICE,
+        speaking_rate: float = 1.0,
+        threads: int = 0,
+        *,
+        deterministic: bool = False,
     ) -> None:
         if speaking_rate <= 0:
             raise ValueError(f"speaking_rate must be positive, got {speaking_rate}")
@@ -70,10 +75,15 @@ class PiperSynthesizer:
         self.sample_rate: int = int(self._voice.config.sample_rate)
         # length_scale stretches phoneme durations: rate 2.0 -> half as long. Relative
         # to the voice's own tuned default rather than to 1.0.
+        # Piper samples noise for prosody, so the same text never gives the same audio
+        # twice; ``deterministic`` turns that off (a simulated caller whose every call
+        # must sound the same, so transcripts and timings compare).
         self._config = SynthesisConfig(
             length_scale=float(self._voice.config.length_scale) / speaking_rate,
             volume=OUTPUT_VOLUME,
         )
+        if deterministic:
+            self._config.noise_scale = self._config.noise_w_scale = 0.0
         self._worker = SynthesisWorker("piper")
         # Sentences synthesised so far (all streams): for metrics, and how tests see
         # that an early close really stopped the engine.

@@ -95,7 +95,10 @@ async def test_a_published_greeting_changes_what_a_new_call_hears(speech_app: Sp
         prompt_store.publish(session, draft.id)
     try:
         result = await call(speech_app, [GREETING, Hangup()])
-        assert "lighthouse" in words(transcribe_ulaw(result.agent_audio))
+        # Piper varies its prosody from call to call and tiny ASR may hear "Lighthouse" as
+        # "Lighos": check the words it never misses, and that the default greeting is gone.
+        heard = words(transcribe_ulaw(result.agent_audio))
+        assert "credit union" in heard and "harbor" not in heard, heard
     finally:
         with transaction(factory) as session:
             prompt_store.publish(session, original)

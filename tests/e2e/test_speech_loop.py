@@ -7,6 +7,7 @@ is what production runs on the CPU.
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -155,7 +156,15 @@ async def test_barge_in_clears_and_keeps_only_what_was_heard(speech_app: SpeechA
     assert 0 < len(turn.heard_text) < len(LONG_REPLY)
 
     # The LLM never saw the unheard rest: the next request holds only the heard prefix.
-    later = [r for r in speech_app.llm.requests if "opening hours" in str(r.body["messages"])]
+    # (tiny.en may hear the cut-in question as "opening now": match loosely.)
+    later = [
+        r
+        for r in speech_app.llm.requests
+        if any(
+            m["role"] == "user" and re.search(r"\bopen|\bhours", str(m.get("content")).lower())
+            for m in r.body["messages"]
+        )
+    ]
     assert later, "the interrupting question reached the LLM"
     history = later[-1].body["messages"]
     assistant_texts = [str(m.get("content") or "") for m in history if m["role"] == "assistant"]
