@@ -113,30 +113,22 @@ async def barge_in(
 ) -> dict[str, Any]:
     """Caller speech onset -> `clear`, as the simulated Twilio side sees it. With
     ``human_clips``, every other interruption is a real recording instead of Piper."""
-    voices: dict[str, list[Say]] = {"piper": [Say(text=INTERRUPTION)]}
-    if human_clips:
-        voices["human"] = [Say(wav=str(clip)) for clip in human_clips]
-    delays: dict[str, list[float]] = {name: [] for name in voices}
-    used = dict.fromkeys(voices, 0)
+    piper, human = Say(text=INTERRUPTION), [Say(wav=str(clip)) for clip in human_clips]
+    delays: dict[str, list[float]] = {"piper": [], **({"human": []} if human else {})}
     missed = 0
     for index in range(calls):
+        numbers = [index * per_call + k for k in range(per_call)]
         # Interrupt at different points of the answer (first clause, later clauses).
-        offsets = tuple(400 + 150 * ((index * per_call + k) % 5) for k in range(per_call))
-        names = [list(voices)[(index * per_call + k) % len(voices)] for k in range(per_call)]
-        says = []
-        for name in names:
-            says.append(voices[name][used[name] % len(voices[name])])
-            used[name] += 1
+        offsets = tuple(400 + 150 * (n % 5) for n in numbers)
+        says = [human[n // 2 % len(human)] if human and n % 2 else piper for n in numbers]
         steps = interruption_call(offsets, says)
         result = await app.call(steps)
-        step_voice = {
-            i: names[k]
-            for k, i in enumerate(i for i, s in enumerate(steps) if isinstance(s, Interrupt))
-        }
         cleared = [i for i in result.interruptions if i.clear_delay_ms is not None]
         missed += per_call - len(cleared)
         for interruption in cleared:
-            delays[step_voice[interruption.step]].append(float(interruption.clear_delay_ms or 0))
+            step = steps[interruption.step]
+            voice = "human" if isinstance(step, Interrupt) and step.say.wav else "piper"
+            delays[voice].append(float(interruption.clear_delay_ms or 0))
     return {
         "calls": calls,
         "interruptions": calls * per_call,

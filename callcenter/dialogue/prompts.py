@@ -7,13 +7,13 @@ publishing a new version changes new calls only.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from string import Template
 
 from sqlalchemy.orm import Session
 
 from callcenter.store.prompts import default_prompt_bodies, published_prompts
+from callcenter.tools.policy import words
 
 
 @dataclass(frozen=True)
@@ -71,13 +71,9 @@ _ACKNOWLEDGEMENTS = frozenset(
 )  # fmt: skip
 
 
-def _words(text: str) -> str:
-    return " ".join(re.findall(r"[a-z']+", text.lower()))
-
-
 def is_acknowledgement(clause: str, backchannels: list[str]) -> bool:
     """Whether ``clause`` says nothing but an acknowledgement ("Sure!", "Got it.")."""
-    words = _words(clause)
-    return bool(words) and (
-        words in _ACKNOWLEDGEMENTS or words in {_words(line) for line in backchannels}
+    said = " ".join(words(clause))
+    return bool(said) and (
+        said in _ACKNOWLEDGEMENTS or said in {" ".join(words(line)) for line in backchannels}
     )

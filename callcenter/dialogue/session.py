@@ -59,6 +59,8 @@ class CallSession:
         self.services = services
         self.settings = services.settings
         self.prompts = prompts
+        # The call keeps the prompt versions it started with, so these never change.
+        self._backchannels = backchannel_lines(prompts)
         self.tools: ToolBox = tools or services.tools
         self.policy = TurnPolicy.from_settings(services.settings)
         self.tracker = PlayoutTracker(output)
@@ -445,7 +447,6 @@ class CallSession:
         guarded = False
         recorded = False
         model_spoke = False
-        acknowledgements = backchannel_lines(self.prompts)
         backchannel = self._spawn(self._backchannel(gate, spoken))
         try:
             while (item := await queue.get()) is not None:
@@ -456,7 +457,8 @@ class CallSession:
                     self._first_clause_at = time.monotonic()
                 if item.from_model and not model_spoke:
                     model_spoke = True
-                    if self.voice.acknowledged and is_acknowledgement(item.text, acknowledgements):
+                    acknowledged = self.voice.acknowledged
+                    if acknowledged and is_acknowledgement(item.text, self._backchannels):
                         # The backchannel already acknowledged; "Okay. Sure." sounds canned.
                         self._record_event("dropped_acknowledgement", {"clause": item.text})
                         continue
@@ -508,7 +510,7 @@ class CallSession:
         """If the answer is not ready soon after the turn ended, acknowledge it ("Okay.")
         so the caller is not left in silence; it is part of what the caller heard."""
         delay_ms = self.settings.backchannel_after_ms
-        lines = backchannel_lines(self.prompts)
+        lines = self._backchannels
         if delay_ms <= 0 or not lines:
             return
         # Rotate: the same "Okay." before every answer sounds like a machine.

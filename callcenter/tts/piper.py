@@ -75,13 +75,13 @@ class PiperSynthesizer:
         self.sample_rate: int = int(self._voice.config.sample_rate)
         # length_scale stretches phoneme durations: rate 2.0 -> half as long. Relative
         # to the voice's own tuned default rather than to 1.0.
-        # Piper samples noise for prosody, so the same text never gives the same audio
-        # twice; ``deterministic`` turns that off (a simulated caller whose every call
-        # must sound the same, so transcripts and timings compare).
         self._config = SynthesisConfig(
             length_scale=float(self._voice.config.length_scale) / speaking_rate,
             volume=OUTPUT_VOLUME,
         )
+        # Piper samples noise for prosody, so the same text never gives the same audio
+        # twice; ``deterministic`` turns that off (a simulated caller whose every call
+        # must sound the same, so transcripts and timings compare).
         if deterministic:
             self._config.noise_scale = self._config.noise_w_scale = 0.0
         self._worker = SynthesisWorker("piper")
