@@ -11,6 +11,10 @@ from typing import Any
 
 from callcenter.settings import Settings
 
+# The recordings ship with the repository (tests/data/, with their licences), so a clone
+# anywhere can run the benchmarks.
+DEFAULT_SPEECH_DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "speech"
+
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench = commands.add_parser("bench", help="benchmarks with the real embedded models")
@@ -21,8 +25,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     bench.add_argument(
         "--speech-data",
         type=Path,
-        default=Path("../shared/data/speech"),
-        help="folder with fsdd_8k/ and osr_8k/ (ASR accuracy, real-voice interruptions)",
+        default=DEFAULT_SPEECH_DATA,
+        help="folder with fsdd_8k/ and osr_8k/ (ASR accuracy, real-voice interruptions); "
+        "default: the recordings the repository carries in tests/data/speech",
     )
     bench.add_argument(
         "--scripted-llm",
