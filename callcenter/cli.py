@@ -17,13 +17,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from callcenter.app import create_app
+    from callcenter.keys import secure_settings
     from callcenter.shutdown import DrainingServer
     from callcenter.tasks.cli import start_worker_process, stop_worker_process
 
+    host = args.host or settings.host
+    settings = secure_settings(settings, host, program="serve")
     app = create_app(settings)
     config = uvicorn.Config(
         app,
-        host=args.host or settings.host,
+        host=host,
         port=args.port or settings.port,
         log_level=settings.log_level.lower(),
         # uvicorn's own lines go through our handler too (call ids, JSON when asked).
@@ -48,7 +51,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     from callcenter.store import migrate
     from callcenter.store.db import make_engine, make_session_factory, transaction
-    from callcenter.store.seed import seed_demo
+    from callcenter.store.secrets import Pepper
+    from callcenter.store.seed import count_identity_hashes, seed_demo
 
     url = settings.sqlalchemy_url
     if args.db_command == "upgrade":
@@ -58,11 +62,20 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
         migrate.downgrade(url, args.revision)
         print(f"database at {args.revision}")
     elif args.db_command == "seed-demo":
+        pepper = Pepper.of(settings.identity_pepper, settings.identity_pepper_previous)
         engine = make_engine(url)
         with transaction(make_session_factory(engine)) as session:
-            added = seed_demo(session)
+            added = seed_demo(session, pepper)
         engine.dispose()
         print(f"demo data: {added} customer(s) added")
+    elif args.db_command == "identity-hashes":
+        pepper = Pepper.of(settings.identity_pepper, settings.identity_pepper_previous)
+        engine = make_engine(url)
+        with transaction(make_session_factory(engine)) as session:
+            counts = count_identity_hashes(session, pepper)
+        engine.dispose()
+        for state, count in counts.items():
+            print(f"{state}: {count}")
     return 0
 
 
@@ -93,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     down = db_commands.add_parser("downgrade", help="migrate down to a revision (default base)")
     down.add_argument("revision", nargs="?", default="base")
     db_commands.add_parser("seed-demo", help="load the demo customers (idempotent)")
+    db_commands.add_parser(
+        "identity-hashes",
+        help="count PIN/date-of-birth hashes by pepper (current, previous, none) to follow "
+        "the migration to CALLCENTER_IDENTITY_PEPPER",
+    )
     db.set_defaults(handler=cmd_db)
 
     for module_name in COMMAND_MODULES:

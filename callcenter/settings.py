@@ -6,6 +6,7 @@ with a message naming the variable (see :func:`load_settings`).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +16,10 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "CALLCENTER_"
+# Built-in defaults that make `make run` work with no set-up; refused where they would
+# protect anything (callcenter/keys.py).
+DEFAULT_SECRET_KEY = "change-me-in-production-this-is-not-secret"
+DEFAULT_TWILIO_AUTH_TOKEN = "dev-auth-token"
 
 
 def default_cache_dir() -> Path:
@@ -53,9 +58,17 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     public_url: str = "http://127.0.0.1:8080"
-    secret_key: str = "change-me-in-production-this-is-not-secret"
+    # The root secret: session cookies, stream tokens and tool header secrets each use
+    # their own key derived from it (callcenter/keys.py). The built-in default is refused
+    # off loopback or with an https public URL; on loopback a random key is generated
+    # once into state_dir. Old keys, comma-separated, are still accepted for reading
+    # (rotation: see SECURITY.md).
+    secret_key: str = DEFAULT_SECRET_KEY
+    secret_key_previous: str = ""
+    # Where the one-machine run keeps what it generates (the secret key, 0600).
+    state_dir: Path = Path("var")
     twilio_account_sid: str = "AC00000000000000000000000000000000"
-    twilio_auth_token: str = "dev-auth-token"
+    twilio_auth_token: str = DEFAULT_TWILIO_AUTH_TOKEN
     twilio_api_base: str = "https://api.twilio.com"
     twilio_caller_id: str = "+15005550006"
     # Where escalated calls go: "queue:NAME", "tel:+1555…", "sip:agent@pbx…" or "client:NAME".
@@ -66,13 +79,40 @@ class Settings(BaseSettings):
     # Bearer token for the JSON API (POST /api/calls). Empty = the API is disabled.
     api_token: str = ""
     # Consoles (/agent, /admin) and /api/v1: signed session cookie lifetime, and the
-    # login throttle (failures per username + client IP within the window -> 429).
+    # login throttle: failures within the window per username + client IP, per
+    # username (any IP) and per client IP (any username) -> 429.
     session_max_age_s: int = Field(default=12 * 3600, ge=60)
     login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_per_user: int = Field(default=20, ge=1)
+    login_max_failures_per_ip: int = Field(default=50, ge=1)
     login_window_s: int = Field(default=300, ge=1)
+    # Where the throttle counts, shared by every process: a redis:// URL; empty = the
+    # Celery broker when it is Redis; "memory" = this process only. Redis unreachable
+    # -> this process's own counts until it is back.
+    throttle_redis_url: str = ""
+    # Largest request body any HTTP endpoint reads (JSON, forms, webhooks) -> 413.
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
     # Fernet key for the secret headers of admin-defined HTTP tools. Empty = derived
-    # from secret_key (then changing secret_key makes stored header secrets unreadable).
+    # from secret_key (then changing secret_key makes stored header secrets unreadable
+    # unless the old one is in secret_key_previous). Old keys, comma-separated, decrypt.
     tool_secrets_key: str = ""
+    tool_secrets_key_previous: str = ""
+    # Addresses custom HTTP tools may reach although they are loopback, private,
+    # link-local or otherwise internal (refused by default): comma-separated CIDRs
+    # like "10.20.0.0/16,127.0.0.1/32".
+    tool_allowed_networks: str = ""
+    # HMAC key for caller PIN and date-of-birth hashes, kept outside the database (a
+    # Kubernetes Secret). Old peppers, comma-separated, still verify (rows are re-hashed
+    # with the current one on the next successful check).
+    identity_pepper: str = ""
+    identity_pepper_previous: str = ""
+    # /metrics: with a token it answers "Authorization: Bearer <token>" on the main
+    # port; with a port it is (also) served there, on metrics_host (default: host).
+    # Neither = /metrics is off on the main port. /healthz shows versions, engines and
+    # live calls only with this token or a signed-in user.
+    metrics_token: str = ""
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    metrics_host: str = ""
 
     # --- engines --------------------------------------------------------------------
     # Empty = the embedded llama.cpp engine; otherwise an OpenAI-compatible server (vLLM).
@@ -151,6 +191,16 @@ class Settings(BaseSettings):
             raise ValueError("must be queue:NAME, tel:+NUMBER, sip:ADDRESS or client:NAME")
         return value
 
+    @field_validator("tool_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in split_list(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not a CIDR like 10.0.0.0/8") from None
+        return value
+
     @property
     def sqlalchemy_url(self) -> str:
         """The URL with the psycopg 3 driver named, as SQLAlchemy needs it."""
@@ -173,6 +223,11 @@ class Settings(BaseSettings):
             if self.llm_base_url
             else "embedded llama.cpp"
         )
+
+
+def split_list(value: str) -> list[str]:
+    """A comma-separated setting as its non-empty items."""
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 class SettingsError(SystemExit):

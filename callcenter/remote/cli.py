@@ -24,6 +24,9 @@ def register(commands: Any) -> None:
 
 
 def cmd_asr_server(args: argparse.Namespace, settings: Settings) -> int:
+    from callcenter.keys import secure_settings
+
+    settings = secure_settings(settings, args.host or settings.host, program="asr-server")
     from callcenter.asr import make_local_transcriber
     from callcenter.remote.asr_server import create_asr_app
 
@@ -40,6 +43,9 @@ def cmd_asr_server(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_tts_server(args: argparse.Namespace, settings: Settings) -> int:
+    from callcenter.keys import secure_settings
+
+    settings = secure_settings(settings, args.host or settings.host, program="tts-server")
     from callcenter.remote.tts_server import create_tts_app
     from callcenter.tts import make_local_synthesizer
 

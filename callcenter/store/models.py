@@ -18,12 +18,14 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Numeric,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -352,6 +354,33 @@ class User(Base):
     api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Carried in the session cookie and compared on every request: bumping it (logout,
+    # password change, an admin's "revoke sessions") ends every session of the user.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class StreamClaim(Base):
+    """A Media Stream that used a stream token. The token hash is the key, so a token
+    works once; the partial unique index allows one unreleased (live) stream per call,
+    across every server process."""
+
+    __tablename__ = "stream_claims"
+    __table_args__ = (
+        Index(
+            "uq_stream_claims_live_call",
+            "call_id",
+            unique=True,
+            postgresql_where=text("released_at IS NULL"),
+            sqlite_where=text("released_at IS NULL"),
+        ),
+    )
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    stream_sid: Mapped[str] = mapped_column(String(64))
+    server_id: Mapped[str] = mapped_column(String(64), default="")
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AuditLog(Base):

@@ -10,7 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callcenter.store.models import Account, CardStatus, Customer, Transaction
-from callcenter.store.secrets import hash_secret
+from callcenter.store.secrets import (
+    NO_PEPPER,
+    PEPPERED_PREFIX,
+    Pepper,
+    hash_secret,
+    pepper_key_id,
+)
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,7 @@ DEMO_CUSTOMERS: tuple[DemoCustomer, ...] = (
 )
 
 
-def seed_demo(session: Session) -> int:
+def seed_demo(session: Session, pepper: Pepper = NO_PEPPER) -> int:
     """Insert the demo customers that are missing; returns how many were added."""
     added = 0
     now = datetime.now(UTC)
@@ -86,8 +92,8 @@ def seed_demo(session: Session) -> int:
         customer = Customer(
             full_name=demo.name,
             phone=demo.phone,
-            pin_hash=hash_secret(demo.pin),
-            dob_hash=hash_secret(demo.date_of_birth),
+            pin_hash=hash_secret(demo.pin, pepper),
+            dob_hash=hash_secret(demo.date_of_birth, pepper),
         )
         line1, city, region, postal = demo.address
         account = Account(
@@ -113,3 +119,23 @@ def seed_demo(session: Session) -> int:
         added += 1
     session.flush()
     return added
+
+
+def count_identity_hashes(session: Session, pepper: Pepper) -> dict[str, int]:
+    """PIN and date-of-birth hashes by the pepper that made them: ``current``, ``previous``
+    (still verify, re-hashed on use), ``unknown`` (a pepper this process lacks: those
+    callers cannot verify) and ``none`` (made before a pepper was set)."""
+    counts = {"current": 0, "previous": 0, "unknown": 0, "none": 0}
+    for pin_hash, dob_hash in session.execute(select(Customer.pin_hash, Customer.dob_hash)):
+        for stored in (pin_hash, dob_hash):
+            counts[_pepper_state(stored, pepper)] += 1
+    return counts
+
+
+def _pepper_state(stored: str, pepper: Pepper) -> str:
+    if not stored.startswith(PEPPERED_PREFIX):
+        return "none"
+    key_id = stored.removeprefix(PEPPERED_PREFIX).partition("$")[0]
+    if pepper.current and key_id == pepper_key_id(pepper.current):
+        return "current"
+    return "previous" if pepper.by_key_id(key_id) is not None else "unknown"

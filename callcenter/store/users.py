@@ -10,13 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from callcenter.store.models import Role, User
+from callcenter.store.password_policy import WeakPassword
+from callcenter.store.password_policy import check_password as check_password_policy
 from callcenter.store.secrets import hash_api_token, new_api_token
 
 # Not store.secrets.hash_secret: that one normalises spoken PINs (drops spaces,
 # lower-cases), which would silently weaken passwords.
 _hasher = PasswordHasher()
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
-MIN_PASSWORD_LENGTH = 8
 # Verified against when the username does not exist, so a miss costs as much as a hit
 # and response times do not reveal which usernames exist.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
@@ -43,8 +44,10 @@ def validate_new_user(username: str, password: str, role: str) -> Role:
             "username: 2-64 characters: letters, digits and . _ @ -, "
             "starting with a letter or digit"
         )
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+    try:
+        check_password_policy(password, username)
+    except WeakPassword as error:
+        raise UserError(str(error)) from None
     try:
         return Role(role)
     except ValueError:
@@ -96,13 +99,35 @@ def count_active_admins(session: Session) -> int:
     return int(session.scalar(query) or 0)
 
 
+def end_sessions(session: Session, user: User) -> None:
+    """Every session cookie of the user stops working on its next request."""
+    user.session_version = (user.session_version or 0) + 1
+    session.flush()
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """Needs the current password; ends every session of the user (the caller starts a
+    fresh one for the browser that asked)."""
+    if not check_password(user.password_hash, current):
+        raise UserError("current password: wrong")
+    if new == current:
+        raise UserError("password: the new password must differ from the current one")
+    try:
+        check_password_policy(new, user.username)
+    except WeakPassword as error:
+        raise UserError(str(error)) from None
+    user.password_hash = hash_password(new)
+    end_sessions(session, user)
+
+
 def set_active(session: Session, user: User, active: bool) -> None:
     if not active and user.role == Role.admin and user.active and count_active_admins(session) <= 1:
         raise UserError("the last active admin cannot be deactivated")
     user.active = active
     if not active:
-        # A deactivated user's token must stop working even if they are reactivated later.
+        # A deactivated user's token and sessions must stay dead if they are reactivated.
         user.api_token_hash = None
+        user.session_version = (user.session_version or 0) + 1
     session.flush()
 
 

@@ -44,7 +44,12 @@ def worker_argv(args: argparse.Namespace, settings: Settings) -> list[str]:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from callcenter.keys import secure_settings
     from callcenter.tasks.celery_app import app
+
+    # A worker listens on nothing, but it runs where CALLCENTER_HOST says the service is
+    # reachable, and it acts with the same secrets (Twilio REST, tool headers).
+    secure_settings(settings, settings.host, program="worker")
 
     # The server fails fast on a dead broker (a live call must not wait); a worker
     # waits for the broker to come back, however long that takes.

@@ -5,8 +5,10 @@ Order of business:
 1. The upgrade must carry a valid ``x-twilio-signature`` over ``settings.public_ws_url``.
    We accept first and then close with 1008: a close before accept makes uvicorn answer
    the handshake with a bare HTTP 403, which tells the peer less. (Tested both ways.)
-2. ``start`` must carry our stream token in ``customParameters`` (else 1008); then the
-   runtime's ``handler_factory`` builds the call session's handler.
+2. ``start`` must carry our stream token in ``customParameters`` (else 1008). The token
+   works once and a call has one live stream (callcenter.telephony.stream_guard): a
+   replay or a second socket for a live call is closed with 1008 and logged, before
+   anything is written. Then the runtime's ``handler_factory`` builds the handler.
 3. Frames are dispatched in order through an inbox drained by one worker task, so a
    slow handler never stops us reading the socket. Media beyond ``MAX_PENDING_MEDIA``
    is dropped (counted) instead of backing the socket up.
@@ -25,10 +27,12 @@ from typing import TYPE_CHECKING
 import anyio
 from starlette.websockets import WebSocket, WebSocketState
 
+from callcenter.keys import stream_token_keys
 from callcenter.logs import current_call_id
 from callcenter.store import calls as call_store
 from callcenter.store.db import transaction
 from callcenter.store.models import Call, CallStatus
+from callcenter.store.stream_claims import ClaimRefused
 from callcenter.telephony.media_protocol import (
     Connected,
     Dtmf,
@@ -48,6 +52,7 @@ from callcenter.telephony.signatures import (
     validate_stream_upgrade,
     verify_stream_token,
 )
+from callcenter.telephony.stream_guard import StreamGuard, claim_in_store, release_in_store
 from callcenter.telephony.stream_output import StreamSender
 
 if TYPE_CHECKING:
@@ -94,6 +99,8 @@ class MediaStreamConnection:
         self._malformed = 0
         self._got_stop = False
         self._rejected = False
+        self._guard: StreamGuard = websocket.app.state.stream_guard
+        self._claimed_token: str | None = None
 
     # --- reading ------------------------------------------------------------------------
 
@@ -162,10 +169,15 @@ class MediaStreamConnection:
         call_id = start.custom_parameters.get("call_id", "")
         token = start.custom_parameters.get("token", "")
         try:
-            verify_stream_token(settings.secret_key, token, call_id, start.call_sid)
+            verify_stream_token(stream_token_keys(settings), token, call_id, start.call_sid)
         except StreamTokenError as error:
-            await self._reject(error.reason)
+            await self._reject(f"token_{error.reason}", f"stream token {error.reason}")
             return
+        refused = await self._claim(token, call_id, start.stream_sid)
+        if refused is not None:
+            await self._reject(refused.value, f"{refused.value} (call {call_id})")
+            return
+        self._claimed_token = token
         # From here on every log line of this call (and of the tasks it starts) has its id.
         current_call_id.set(call_id)
         self.context = StreamContext(
@@ -192,11 +204,28 @@ class MediaStreamConnection:
         self._tasks.append(asyncio.create_task(self._work(), name=f"ws-handler-{call_id}"))
         log.info("stream %s started", start.stream_sid)
 
-    async def _reject(self, reason: str) -> None:
+    async def _reject(self, label: str, detail: str) -> None:
         self._rejected = True
-        self.runtime.metrics.rejected_streams.labels(f"token_{reason}").inc()
-        log.warning("media stream rejected: stream token %s", reason)
+        self.runtime.metrics.rejected_streams.labels(label).inc()
+        log.warning("media stream rejected: %s", detail)
         await self._close(POLICY_VIOLATION, "invalid stream token")
+
+    async def _claim(self, token: str, call_id: str, stream_sid: str) -> ClaimRefused | None:
+        """Single-use token, one live stream per call: this process, then the store."""
+        refused = self._guard.claim_here(token, call_id)
+        if refused is None:
+            refused = await anyio.to_thread.run_sync(
+                lambda: claim_in_store(
+                    self.runtime.session_factory,
+                    token=token,
+                    call_id=call_id,
+                    stream_sid=stream_sid,
+                    server_id=self.runtime.server_id,
+                )
+            )
+            if refused is not None:
+                self._guard.release_here(call_id)
+        return refused
 
     def _dropped_marks(self, names: list[str]) -> None:
         # Marks still in our queue at `clear` never reached Twilio; echo them like it would.
@@ -257,6 +286,12 @@ class MediaStreamConnection:
             task.cancel()
         await self._close(1000, "")
         self.runtime.live_handlers.pop(self.context.call_id, None)
+        if self._claimed_token is not None:
+            token = self._claimed_token
+            self._guard.release_here(self.context.call_id)
+            await anyio.to_thread.run_sync(
+                lambda: release_in_store(self.runtime.session_factory, token)
+            )
         self.runtime.live_calls -= 1
         self.runtime.metrics.live_calls.dec()
         await self._store(lambda: self._record_end(reason))

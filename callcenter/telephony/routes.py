@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
+from callcenter.keys import stream_token_keys
 from callcenter.store import calls as call_store
 from callcenter.store.db import transaction
 from callcenter.store.models import CallDirection, CallStatus
@@ -120,7 +121,8 @@ async def voice(request: Request) -> Response:
         call_id = str(uuid.uuid4())
     if not accepting:
         return _twiml(twiml.busy_twiml(settings, call_id))
-    token = create_stream_token(settings.secret_key, call_id, call_sid, settings.stream_token_ttl_s)
+    key = stream_token_keys(settings)[0]
+    token = create_stream_token(key, call_id, call_sid, settings.stream_token_ttl_s)
     return _twiml(twiml.answer_twiml(settings, call_id, token))
 
 

@@ -87,7 +87,7 @@ class StreamTokenError(ValueError):
 
 
 def _token_mac(secret: str, call_id: str, call_sid: str, expires: int) -> str:
-    # Domain-separated key: secret_key also signs other things (sessions, CSRF).
+    # Domain-separated again, so a key handed in for another use cannot mint tokens.
     key = hashlib.sha256(b"callcenter/stream-token\0" + secret.encode()).digest()
     message = f"{call_id}\0{call_sid}\0{expires}".encode()
     digest = hmac.new(key, message, hashlib.sha256).digest()
@@ -103,17 +103,27 @@ def create_stream_token(
 
 
 def verify_stream_token(
-    secret: str, token: str, call_id: str, call_sid: str, now: float | None = None
+    secret: str | Sequence[str],
+    token: str,
+    call_id: str,
+    call_sid: str,
+    now: float | None = None,
 ) -> None:
-    """Raises :class:`StreamTokenError` unless the token was made by us for this call."""
+    """Raises :class:`StreamTokenError` unless the token was made by us for this call.
+    ``secret`` may list several keys (the current one and those being rotated out)."""
     expires_text, dot, mac = token.partition(".")
     if not dot or not expires_text.isascii() or not expires_text.isdigit() or not mac:
         raise StreamTokenError("malformed")
     expires = int(expires_text)
-    expected = _token_mac(secret, call_id, call_sid, expires)
+    keys = [secret] if isinstance(secret, str) else list(secret)
+    given = mac.encode("utf-8", "replace")
     # Check the MAC before the expiry so the answer does not leak which part was wrong
     # to someone guessing; compare_digest is constant-time.
-    if not hmac.compare_digest(expected.encode(), mac.encode("utf-8", "replace")):
+    matched = [
+        hmac.compare_digest(_token_mac(key, call_id, call_sid, expires).encode(), given)
+        for key in keys
+    ]
+    if not any(matched):
         raise StreamTokenError("bad_signature")
     if (time.time() if now is None else now) > expires:
         raise StreamTokenError("expired")

@@ -7,7 +7,8 @@ The row's ``http`` JSON holds the endpoint::
                  {"name": "Authorization", "secret": true, "value_encrypted": "gAAAA..."}]}
 
 Secret header values are stored only Fernet-encrypted (key: ``tool_secrets_key`` or one
-derived from ``secret_key``); :func:`public_http_config` is the only view of a config
+derived from ``secret_key``; previous keys still decrypt, see callcenter/keys.py);
+:func:`public_http_config` is the only view of a config
 that leaves the server, and it never carries a secret value, encrypted or not.
 
 The handler sends the model's (validated) arguments as the query string (GET, DELETE)
@@ -18,7 +19,6 @@ account from the model). Secret header values are scrubbed from whatever comes b
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -27,13 +27,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.fernet import InvalidToken
 
+from callcenter.keys import tool_secrets_cipher
 from callcenter.settings import Settings
 from callcenter.store.models import ToolDefinition, ToolStatus
 from callcenter.tools.base import ToolResult, ToolRun, ToolSpec
+from callcenter.tools.egress import DestinationRefused, EgressPolicy, guarded_client
 from callcenter.tools.redaction import redact
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -62,28 +62,13 @@ class HeaderInput:
     secret: bool
 
 
-def _fernet(settings: Settings) -> Fernet:
-    if settings.tool_secrets_key:
-        try:
-            return Fernet(settings.tool_secrets_key.encode())
-        except ValueError:
-            material = settings.tool_secrets_key.encode()
-    else:
-        material = settings.secret_key.encode()
-    # HKDF with its own label: the session-signing key never encrypts anything directly.
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"callcenter tool header secrets"
-    ).derive(material)
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 def encrypt_secret(settings: Settings, value: str) -> str:
-    return _fernet(settings).encrypt(value.encode()).decode()
+    return tool_secrets_cipher(settings).encrypt(value.encode()).decode()
 
 
 def decrypt_secret(settings: Settings, token: str) -> str:
     try:
-        return _fernet(settings).decrypt(token.encode()).decode()
+        return tool_secrets_cipher(settings).decrypt(token.encode()).decode()
     except InvalidToken:
         raise HttpToolConfigError(
             "a header secret cannot be decrypted (was the secret key changed?)"
@@ -202,17 +187,18 @@ def run_http_tool(run: ToolRun) -> ToolResult:
         request["params"] = {k: _query_value(v) for k, v in run.arguments.items()}
     timeout = min(float(config.get("timeout_s", 5.0)), MAX_TIMEOUT_S)
     try:
-        # No redirects: an endpoint must not bounce the headers' secrets elsewhere.
         with (
-            httpx.Client(timeout=timeout, follow_redirects=False) as client,
+            guarded_client(EgressPolicy.from_settings(run.settings), timeout) as client,
             client.stream(method, str(config.get("url", "")), **request) as response,
         ):
             body = _read_capped(response)
             status_code = response.status_code
-    except httpx.TimeoutException:
-        return _failure("timeout", secrets)
-    except httpx.HTTPError as error:
-        return _failure("unreachable", secrets, detail=type(error).__name__)
+    except DestinationRefused as refused:
+        return _failure("destination_not_allowed", secrets, detail=str(refused))
+    except httpx.HTTPError:
+        # One answer for refused, reset, timed out and not-HTTP: telling them apart
+        # would map which ports are open on the host behind the URL.
+        return _failure("unreachable", secrets)
     payload = _decode(body)
     if not 200 <= status_code < 300:
         return _failure("http_status", secrets, status_code=status_code, response=payload)

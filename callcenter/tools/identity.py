@@ -8,8 +8,8 @@ from typing import Any, Literal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
-from callcenter.store.models import Account, Call
-from callcenter.store.secrets import hash_secret, verify_secret
+from callcenter.store.models import Account, Call, Customer
+from callcenter.store.secrets import Pepper, hash_secret, needs_rehash, verify_secret
 from callcenter.tools.base import ToolResult, ToolRun
 from callcenter.tools.context import CallContext, VerifiedIdentity
 from callcenter.tools.spoken import digits_in, parse_one_date
@@ -41,11 +41,11 @@ DESCRIPTION = (
 )
 
 
-@lru_cache(maxsize=1)
-def _dummy_hash() -> str:
+@lru_cache(maxsize=4)
+def _dummy_hash(pepper: Pepper) -> str:
     # Checked against when the account does not exist, so a wrong account number takes
     # as long as a wrong PIN and callers cannot probe which accounts exist.
-    return hash_secret("no-such-account")
+    return hash_secret("no-such-account", pepper)
 
 
 def verify_identity(run: ToolRun) -> ToolResult:
@@ -79,12 +79,17 @@ def verify_identity(run: ToolRun) -> ToolResult:
         return secret
     method, value = secret
     account = _find_account(run.session, account_number)
+    pepper = Pepper.of(run.settings.identity_pepper, run.settings.identity_pepper_previous)
     if account is None:
-        verify_secret(_dummy_hash(), value)
+        verify_secret(_dummy_hash(pepper), value, pepper)
         matched = False
     else:
         stored = account.customer.pin_hash if method == "pin" else account.customer.dob_hash
-        matched = verify_secret(stored, value)
+        matched = verify_secret(stored, value, pepper)
+        if matched and needs_rehash(stored, pepper):
+            # The migration path: a row hashed without (or with an old) pepper gets the
+            # current one now that we hold the value that matched.
+            _rehash(account.customer, method, value, pepper)
     if not matched or account is None:
         ctx.failed_verifications += 1
         left = limit - ctx.failed_verifications
@@ -148,6 +153,14 @@ def _remember_secrets(ctx: CallContext, pin: str, dob: str) -> None:
     born = parse_one_date(dob) if dob else None
     if born is not None:
         ctx.secrets_seen.add(born.isoformat())
+
+
+def _rehash(customer: Customer, method: str, value: str, pepper: Pepper) -> None:
+    fresh = hash_secret(value, pepper)
+    if method == "pin":
+        customer.pin_hash = fresh
+    else:
+        customer.dob_hash = fresh
 
 
 def _find_account(session: Session, account_number: str) -> Account | None:

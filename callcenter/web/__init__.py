@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itsdangerous
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from callcenter.keys import session_keys
 from callcenter.settings import Settings
+from callcenter.web.body_limit import BodySizeLimit
 
 SESSION_COOKIE = "callcenter_session"
 # Everything the consoles load comes from this server: no inline script, no CDN.
@@ -65,16 +68,42 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class RotatingSessionMiddleware(SessionMiddleware):
+    """Starlette's signed-cookie sessions, verifying with every key in ``keys`` (oldest
+    first) and signing with the last: old cookies keep working while a key rotates."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        keys: list[str],
+        session_cookie: str,
+        max_age: int,
+        https_only: bool,
+    ) -> None:
+        super().__init__(
+            app,
+            secret_key=keys[-1],
+            session_cookie=session_cookie,
+            max_age=max_age,
+            same_site="lax",
+            https_only=https_only,
+        )
+        self.signer = itsdangerous.TimestampSigner(keys)
+
+
 def web_middleware(settings: Settings) -> list[Middleware]:
     return [
+        # Outermost: nothing reads a body before its size is checked.
+        Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
         Middleware(SecurityHeaders),
-        # Signed (itsdangerous), HttpOnly, SameSite=Lax; Secure when served over https.
+        # Signed (itsdangerous) with the session key derived from secret_key, HttpOnly,
+        # SameSite=Lax; Secure when served over https. Server-side revocation on top:
+        # callcenter.web.auth compares the cookie's session version with the user's.
         Middleware(
-            SessionMiddleware,
-            secret_key=settings.secret_key,
+            RotatingSessionMiddleware,
+            keys=session_keys(settings),
             session_cookie=SESSION_COOKIE,
             max_age=settings.session_max_age_s,
-            same_site="lax",
             https_only=settings.public_url.startswith("https://"),
         ),
     ]

@@ -1,4 +1,4 @@
-"""Login, logout, and the signed-in user's own API token."""
+"""Login, logout, password change, and the signed-in user's own API token."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from callcenter.store import users as user_store
 from callcenter.store.models import Role, User
 from callcenter.web import user_ops
 from callcenter.web.auth import (
-    LoginThrottle,
     authenticate,
     client_ip,
     csrf_ok,
@@ -23,7 +22,9 @@ from callcenter.web.auth import (
     run_db,
     start_session,
 )
+from callcenter.web.errors import OperationError
 from callcenter.web.templating import render
+from callcenter.web.throttle import LoginThrottle
 
 
 def safe_next(value: str | None, default: str) -> str:
@@ -62,14 +63,15 @@ async def login(request: Request) -> Response:
         )
     throttle: LoginThrottle = request.app.state.login_throttle
     ip = client_ip(request)
-    if throttle.blocked(username, ip):
+    wait = await throttle.retry_after(username, ip)
+    if wait:
         response = render(
             request,
             "login.html",
             {"next": next_url, "error": "Too many failed attempts. Try again in a few minutes."},
             status_code=429,
         )
-        response.headers["Retry-After"] = str(throttle.retry_after(username, ip))
+        response.headers["Retry-After"] = str(wait)
         return response
 
     def check(session: Session) -> User | None:
@@ -80,22 +82,43 @@ async def login(request: Request) -> Response:
 
     user = await run_db(request, check)
     if user is None:
-        throttle.failed(username, ip)
+        await throttle.failed(username, ip)
         return render(
             request,
             "login.html",
             {"next": next_url, "error": "Wrong username or password."},
             status_code=400,
         )
-    throttle.succeeded(username, ip)
+    await throttle.succeeded(username, ip)
     start_session(request, user)
     return RedirectResponse(safe_next(next_url, home_for(user)), status_code=303)
 
 
 @page()
 async def logout(request: Request) -> Response:
+    # Server-side: the cookie (and any copy of it) stops working, not just this browser's.
+    me = principal_of(request).user
+    await run_db(request, lambda s: user_ops.end_sessions(s, me, me.id, action="user.logout"))
     end_session(request)
     return RedirectResponse("/login", status_code=303)
+
+
+@page()
+async def change_password(request: Request) -> Response:
+    me = principal_of(request).user
+    form = await request.form()
+    current = str(form.get("current_password", ""))
+    new = str(form.get("new_password", ""))
+    try:
+        user = await run_db(request, lambda s: user_ops.change_password(s, me, current, new))
+    except OperationError as error:
+        user = await run_db(request, lambda s: user_ops.get(s, me.id))
+        context = {"me": user, "new_token": None, "password_error": error.message}
+        return render(request, "account.html", context, status_code=error.status_code)
+    # Every other session ended with the change; this browser carries on in a new one.
+    start_session(request, user)
+    flash(request, "Password changed. Your other sessions were signed out.")
+    return RedirectResponse("/account", status_code=303)
 
 
 @page()
@@ -127,6 +150,7 @@ def account_routes() -> list[BaseRoute]:
         Route("/", home),
         Route("/login", login, methods=["GET", "POST"]),
         Route("/logout", logout, methods=["POST"]),
+        Route("/account/password", change_password, methods=["POST"]),
         Route("/account", account_page),
         Route("/account/token", create_token, methods=["POST"]),
         Route("/account/token/revoke", revoke_token, methods=["POST"]),

@@ -88,6 +88,18 @@ async def revoke_user_token(request: Request) -> Response:
     return RedirectResponse("/admin/users", status_code=303)
 
 
+@admin_page
+async def revoke_user_access(request: Request) -> Response:
+    user_id = int(request.path_params["user_id"])
+    actor = principal_of(request).user
+    try:
+        user = await run_db(request, lambda s: user_ops.revoke_access(s, actor, user_id))
+        flash(request, f"{user.username}: every session ended and the API token revoked.")
+    except OperationError as error:
+        flash(request, error.message, "error")
+    return RedirectResponse("/admin/users", status_code=303)
+
+
 def parse_audit_filter(params: QueryParams) -> audit.AuditFilter:
     """Dates are YYYY-MM-DD (UTC); "until" includes that whole day."""
 
@@ -143,5 +155,6 @@ def admin_user_routes() -> list[BaseRoute]:
         Route("/admin/users/{user_id:int}/deactivate", _user_action(False), methods=["POST"]),
         Route("/admin/users/{user_id:int}/token", issue_user_token, methods=["POST"]),
         Route("/admin/users/{user_id:int}/token/revoke", revoke_user_token, methods=["POST"]),
+        Route("/admin/users/{user_id:int}/revoke-access", revoke_user_access, methods=["POST"]),
         Route("/admin/audit", audit_page),
     ]

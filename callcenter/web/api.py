@@ -22,7 +22,7 @@ from callcenter.store import users as user_store
 from callcenter.store.models import HandoffStatus, Role
 from callcenter.web import handoff_ops, user_ops
 from callcenter.web.admin_users import PAGE_SIZE, parse_audit_filter
-from callcenter.web.auth import Endpoint, api, principal_of, run_db
+from callcenter.web.auth import Endpoint, api, principal_of, run_db, start_session
 from callcenter.web.errors import Invalid, OperationError
 
 # Paths whose every route needs the admin role (the authorisation tests enumerate them).
@@ -133,6 +133,20 @@ async def revoke_my_token(request: Request) -> Response:
     return JSONResponse({"revoked": had})
 
 
+@endpoint()
+async def change_my_password(request: Request) -> Response:
+    """Ends every console session of the user; a cookie caller carries on in a new one."""
+    principal = principal_of(request)
+    body = await json_body(request)
+    current = string_field(body, "current_password")
+    new = string_field(body, "new_password")
+    actor = principal.user
+    user = await run_db(request, lambda s: user_ops.change_password(s, actor, current, new))
+    if principal.via == "session":
+        start_session(request, user)
+    return JSONResponse({"changed": True, "sessions_ended": True})
+
+
 # --- users (admin) -------------------------------------------------------------------------
 
 
@@ -181,6 +195,14 @@ async def revoke_user_token(request: Request) -> Response:
     return JSONResponse({"revoked": had})
 
 
+@endpoint(Role.admin)
+async def revoke_user_access(request: Request) -> Response:
+    user_id = int(request.path_params["user_id"])
+    actor = principal_of(request).user
+    user = await run_db(request, lambda s: user_ops.revoke_access(s, actor, user_id))
+    return JSONResponse(user_ops.user_dict(user))
+
+
 # --- audit (admin) -------------------------------------------------------------------------
 
 
@@ -227,12 +249,14 @@ def api_routes() -> list[BaseRoute]:
         Route("/api/v1/me", me),
         Route("/api/v1/me/token", create_my_token, methods=["POST"]),
         Route("/api/v1/me/token", revoke_my_token, methods=["DELETE"]),
+        Route("/api/v1/me/password", change_my_password, methods=["POST"]),
         Route("/api/v1/users", list_users),
         Route("/api/v1/users", create_user, methods=["POST"]),
         Route("/api/v1/users/{user_id:int}/activate", _set_active(True), methods=["POST"]),
         Route("/api/v1/users/{user_id:int}/deactivate", _set_active(False), methods=["POST"]),
         Route("/api/v1/users/{user_id:int}/token", create_user_token, methods=["POST"]),
         Route("/api/v1/users/{user_id:int}/token", revoke_user_token, methods=["DELETE"]),
+        Route("/api/v1/users/{user_id:int}/revoke-access", revoke_user_access, methods=["POST"]),
         Route("/api/v1/audit", list_audit),
         *config_routes(),
     ]

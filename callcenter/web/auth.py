@@ -1,8 +1,9 @@
-"""Who is asking: session cookies and Bearer tokens, CSRF, the login throttle, role guards.
+"""Who is asking: session cookies and Bearer tokens, CSRF, role guards.
 
 Every console page and API endpoint is wrapped in :func:`page` or :func:`api`. The
-guard resolves the user *from the database on every request*, so deactivating a user
-or revoking a token takes effect at once, even for an open session. Requests that
+guard resolves the user *from the database on every request*, so deactivating a user,
+revoking a token or ending a user's sessions (logout, password change, an admin's
+revoke: ``users.session_version``) takes effect at once, even for an open session. Requests that
 authenticate with the session cookie and change state must carry the session's CSRF
 token (form field ``csrf_token`` or header ``X-CSRF-Token``); Bearer requests need
 none, because a browser never attaches a Bearer token on its own.
@@ -13,8 +14,6 @@ from __future__ import annotations
 import functools
 import hmac
 import secrets
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal, TypeVar
@@ -36,6 +35,9 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SESSION_USER = "uid"
 SESSION_CSRF = "csrf"
+# The user's session_version when the session began: a bump in the database (logout,
+# password change, an admin's revoke) makes every older cookie worthless.
+SESSION_VERSION = "sv"
 
 
 async def run_db(request: Request, work: Callable[[Session], T]) -> T:
@@ -75,44 +77,7 @@ async def csrf_ok(request: Request) -> bool:
     return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
 
 
-# --- login throttle -----------------------------------------------------------------------
-
-
-class LoginThrottle:
-    """Failed logins per (username, client IP) in a sliding window, in this process.
-
-    Keyed on both, so one attacker cannot lock a colleague out from another address,
-    and spraying one address across usernames is still limited per username."""
-
-    def __init__(self, max_failures: int, window_s: float) -> None:
-        self.max_failures = max_failures
-        self.window_s = window_s
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
-        now = time.monotonic()
-        failures = self._failures.setdefault(key, deque())
-        while failures and now - failures[0] > self.window_s:
-            failures.popleft()
-        return failures
-
-    def blocked(self, username: str, ip: str) -> bool:
-        return len(self._recent((username.lower(), ip))) >= self.max_failures
-
-    def retry_after(self, username: str, ip: str) -> int:
-        failures = self._recent((username.lower(), ip))
-        if not failures:
-            return 0
-        return max(1, int(self.window_s - (time.monotonic() - failures[0])) + 1)
-
-    def failed(self, username: str, ip: str) -> None:
-        self._recent((username.lower(), ip)).append(time.monotonic())
-        if len(self._failures) > 10_000:  # bound memory under a spraying attack
-            oldest = next(iter(self._failures))
-            del self._failures[oldest]
-
-    def succeeded(self, username: str, ip: str) -> None:
-        self._failures.pop((username.lower(), ip), None)
+# --- client address ---------------------------------------------------------------------
 
 
 def client_ip(request: Request) -> str:
@@ -128,6 +93,7 @@ def start_session(request: Request, user: User) -> None:
     # A fresh session (and CSRF token) at login: nothing set before login survives it.
     request.session.clear()
     request.session[SESSION_USER] = user.id
+    request.session[SESSION_VERSION] = user.session_version
     request.session[SESSION_CSRF] = secrets.token_urlsafe(32)
 
 
@@ -169,7 +135,8 @@ async def authenticate(request: Request) -> Principal | None:
     a wrong token is not rescued by a session cookie."""
     bearer = _bearer(request)
     uid = request.session.get(SESSION_USER) if bearer is None else None
-    if bearer is None and not isinstance(uid, int):
+    version = request.session.get(SESSION_VERSION) if bearer is None else None
+    if bearer is None and not (isinstance(uid, int) and isinstance(version, int)):
         return None
 
     def load(session: Session) -> User | None:
@@ -178,6 +145,8 @@ async def authenticate(request: Request) -> Principal | None:
         else:
             assert isinstance(uid, int)
             user = user_store.get_user(session, uid)
+            if user is not None and user.session_version != version:
+                return None  # logged out, password changed or revoked since
         if user is None or not user.active:
             return None
         session.expunge(user)
@@ -186,7 +155,7 @@ async def authenticate(request: Request) -> Principal | None:
     user = await run_db(request, load)
     if user is None:
         if bearer is None:
-            end_session(request)  # a deactivated user's cookie is dropped
+            end_session(request)  # a deactivated or revoked session's cookie is dropped
         return None
     principal = Principal(user=user, via="token" if bearer is not None else "session")
     request.state.principal = principal

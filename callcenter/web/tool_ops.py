@@ -10,8 +10,9 @@ tool_invocations row (there is no call); the audit log records that it ran.
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -38,6 +39,7 @@ from callcenter.web.errors import Invalid, NotFound
 TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 RESERVED_NAMES = frozenset({"new"})  # /admin/tools/new is the creation form
 MAX_DESCRIPTION = 2000
+TEST_BODY_CHARS = 4000  # of a test run's response body, as shown
 
 
 @dataclass
@@ -224,7 +226,20 @@ def test_run(
         settings=settings,
         spec=spec,
     )
-    return spec.handler(run)
+    result = spec.handler(run)
+    return replace(result, data=test_view(result.data))
+
+
+def test_view(data: dict[str, Any]) -> dict[str, Any]:
+    """What a test run shows: the handler's (already redacted) result with the body cut
+    to TEST_BODY_CHARS, so a large or hostile response cannot flood the page."""
+    response = data.get("response")
+    if response is None:
+        return data
+    text = response if isinstance(response, str) else json.dumps(response, ensure_ascii=False)
+    if len(text) <= TEST_BODY_CHARS:
+        return data
+    return {**data, "response": text[:TEST_BODY_CHARS], "response_truncated": True}
 
 
 def version_dict(row: ToolDefinition, usernames: dict[int, str]) -> dict[str, Any]:

@@ -56,6 +56,56 @@ def set_active(session: Session, actor: User, user_id: int, active: bool) -> Use
     return user
 
 
+def end_sessions(session: Session, actor: User, user_id: int, *, action: str) -> User:
+    """End every console session of the user (logout, or an admin's revoke)."""
+    user = get(session, user_id)
+    user_store.end_sessions(session, user)
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        target_type="user",
+        target_id=user.id,
+        details={"username": user.username},
+    )
+    return user
+
+
+def revoke_access(session: Session, actor: User, user_id: int) -> User:
+    """An admin's "sign out everywhere": every session and the API token stop working."""
+    user = get(session, user_id)
+    user_store.end_sessions(session, user)
+    had_token = user_store.revoke_api_token(session, user)
+    audit.record(
+        session,
+        actor=actor,
+        action="user.revoke_access",
+        target_type="user",
+        target_id=user.id,
+        details={"username": user.username, "had_token": had_token},
+    )
+    return user
+
+
+def change_password(session: Session, actor: User, current: str, new: str) -> User:
+    """The signed-in user's own password; ends all their sessions."""
+    user = get(session, actor.id)
+    try:
+        user_store.change_password(session, user, current, new)
+    except user_store.UserError as error:
+        raise Invalid(str(error)) from None
+    audit.record(
+        session,
+        actor=actor,
+        action="user.password_change",
+        target_type="user",
+        target_id=user.id,
+        details={"username": user.username},
+    )
+    session.expunge(user)
+    return user
+
+
 def issue_token(session: Session, actor: User, user_id: int) -> str:
     """A new API token for the user (shown once; replaces any previous token)."""
     user = get(session, user_id)

@@ -32,7 +32,10 @@ SETTINGS = load_settings(secret_key="k" * 40)
 
 def _user(session: Session, role: str) -> User:
     return user_store.create_user(
-        session, username=f"{role}_{uuid.uuid4().hex[:6]}", password="password-1", role=role
+        session,
+        username=f"{role}_{uuid.uuid4().hex[:6]}",
+        password="ops-test-passphrase",
+        role=role,
     )
 
 
