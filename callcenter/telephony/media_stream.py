@@ -224,7 +224,7 @@ class MediaStreamConnection:
                 )
             )
             if refused is not None:
-                self._guard.release_here(call_id)
+                self._guard.undo_claim(token, call_id, refused)
         return refused
 
     def _dropped_marks(self, names: list[str]) -> None:

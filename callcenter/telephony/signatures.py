@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 import time
 from collections.abc import Iterator, Mapping, Sequence
 
@@ -86,10 +87,10 @@ class StreamTokenError(ValueError):
         self.reason = reason  # malformed | expired | bad_signature
 
 
-def _token_mac(secret: str, call_id: str, call_sid: str, expires: int) -> str:
+def _token_mac(secret: str, call_id: str, call_sid: str, expires: int, nonce: str) -> str:
     # Domain-separated again, so a key handed in for another use cannot mint tokens.
     key = hashlib.sha256(b"callcenter/stream-token\0" + secret.encode()).digest()
-    message = f"{call_id}\0{call_sid}\0{expires}".encode()
+    message = f"{call_id}\0{call_sid}\0{expires}\0{nonce}".encode()
     digest = hmac.new(key, message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
@@ -97,9 +98,12 @@ def _token_mac(secret: str, call_id: str, call_sid: str, expires: int) -> str:
 def create_stream_token(
     secret: str, call_id: str, call_sid: str, ttl_s: int, now: float | None = None
 ) -> str:
-    """``<expiry unix s>.<mac>``; the call id and CallSid travel beside it, not inside."""
+    """``<expiry unix s>.<nonce>.<mac>``; the call id and CallSid travel beside it, not
+    inside. The nonce makes every token distinct (they are single-use: two answers for
+    one call in the same second must not share one)."""
     expires = int((time.time() if now is None else now) + ttl_s)
-    return f"{expires}.{_token_mac(secret, call_id, call_sid, expires)}"
+    nonce = secrets.token_urlsafe(9)
+    return f"{expires}.{nonce}.{_token_mac(secret, call_id, call_sid, expires, nonce)}"
 
 
 def verify_stream_token(
@@ -111,8 +115,11 @@ def verify_stream_token(
 ) -> None:
     """Raises :class:`StreamTokenError` unless the token was made by us for this call.
     ``secret`` may list several keys (the current one and those being rotated out)."""
-    expires_text, dot, mac = token.partition(".")
-    if not dot or not expires_text.isascii() or not expires_text.isdigit() or not mac:
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts):
+        raise StreamTokenError("malformed")
+    expires_text, nonce, mac = parts
+    if not expires_text.isascii() or not expires_text.isdigit():
         raise StreamTokenError("malformed")
     expires = int(expires_text)
     keys = [secret] if isinstance(secret, str) else list(secret)
@@ -120,7 +127,7 @@ def verify_stream_token(
     # Check the MAC before the expiry so the answer does not leak which part was wrong
     # to someone guessing; compare_digest is constant-time.
     matched = [
-        hmac.compare_digest(_token_mac(key, call_id, call_sid, expires).encode(), given)
+        hmac.compare_digest(_token_mac(key, call_id, call_sid, expires, nonce).encode(), given)
         for key in keys
     ]
     if not any(matched):

@@ -32,14 +32,22 @@ class StreamGuard:
             del self._used[old]
         if token in self._used:
             return ClaimRefused.token_reused
-        self._used[token] = now + self._ttl  # used even if refused below: never twice
         if call_id in self._live_calls:
+            # The token stays unspent, as in the store: the call may reconnect with it
+            # once the live stream has ended.
             return ClaimRefused.stream_live
+        self._used[token] = now + self._ttl
         self._live_calls.add(call_id)
         return None
 
     def release_here(self, call_id: str) -> None:
         self._live_calls.discard(call_id)
+
+    def undo_claim(self, token: str, call_id: str, refused: ClaimRefused) -> None:
+        """The store refused what this process allowed: keep both views the same."""
+        self._live_calls.discard(call_id)
+        if refused == ClaimRefused.stream_live:
+            self._used.pop(token, None)
 
 
 def claim_in_store(

@@ -104,6 +104,9 @@ def running_speech_app(**overrides: Any) -> Iterator[SpeechApp]:
             "llm_model": "scripted",
             "secret_key": "e2e-secret",
             "celery_broker_url": "redis://127.0.0.1:6379/15",
+            # The admin-defined HTTP tool under test is a loopback server; tools may
+            # reach loopback only when a deployment allows it.
+            "tool_allowed_networks": "127.0.0.1/32",
         }
         settings = load_settings(**(values | overrides))
         runtime = Runtime(settings, engine=engine, speech=True)

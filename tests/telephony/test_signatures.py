@@ -92,6 +92,13 @@ def test_stream_token_round_trip_and_rejections() -> None:
         "wrong key": "bad_signature",
         "tampered expiry": "bad_signature",
     }
-    for bad in ("", "abc", "12.", ".abc", "x1.abc", "１２.abc"):
+    # Single-use tokens must differ even when made for one call in the same second.
+    assert create_stream_token("s3cret", "call-1", "CA1", ttl_s=60, now=1000) != token
+    expires, nonce, mac = token.split(".")
+    with pytest.raises(StreamTokenError, match="bad_signature"):
+        verify_stream_token("s3cret", f"{expires}.x{nonce}.{mac}", "call-1", "CA1", now=1001)
+    # Rotation: a list of keys verifies a token made with any of them.
+    verify_stream_token(["new-key", "s3cret"], token, "call-1", "CA1", now=1001)
+    for bad in ("", "abc", "12.", ".abc", "x1.abc", "１２.abc", "12.abc", "12..abc", "1.a.b.c"):
         with pytest.raises(StreamTokenError, match="malformed"):
             verify_stream_token("s3cret", bad, "call-1", "CA1", now=1001)

@@ -24,6 +24,9 @@ def web_server() -> Iterator[WebServer]:
             "CALLCENTER_SECRET_KEY": secrets.token_urlsafe(32),
             "CALLCENTER_LOG_LEVEL": "WARNING",
             "CALLCENTER_PUBLIC_URL": "http://127.0.0.1:9",
+            # The tests' stand-in CRM (echo_endpoint) listens on loopback, which custom
+            # HTTP tools may not reach by default.
+            "CALLCENTER_TOOL_ALLOWED_NETWORKS": "127.0.0.1/32",
         }
         try:
             with serve(env) as base:

@@ -27,7 +27,8 @@ from callcenter.tools.http_tool import (
 from callcenter.web import handoff_ops, prompt_ops, tool_ops
 from callcenter.web.errors import Conflict, Invalid
 
-SETTINGS = load_settings(secret_key="k" * 40)
+# The echo endpoint stands in for a CRM on loopback, which tools may reach only when allowed.
+SETTINGS = load_settings(secret_key="k" * 40, tool_allowed_networks="127.0.0.1/32")
 
 
 def _user(session: Session, role: str) -> User:

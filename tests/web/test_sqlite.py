@@ -59,7 +59,7 @@ def test_users_create_reads_the_password_from_stdin(tmp_path: Path) -> None:
     again = create("First-Admin", "another passphrase")
     assert again.returncode == 1 and "taken" in again.stderr
     short = create("second", "short")
-    assert short.returncode == 1 and "at least 8" in short.stderr
+    assert short.returncode == 1 and "at least 10" in short.stderr
     engine = make_engine(url)
     with make_session_factory(engine)() as session:
         user = authenticate(session, "first-admin", "a long passphrase")
