@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -47,6 +48,7 @@ class WebServer:
     base: str
     url: str  # the server's database
     factory: sessionmaker[Session]
+    state_dir: Path | None = None  # where the server keeps its generated secret key
 
     def create_user(self, role: str, username: str | None = None) -> str:
         username = username or unique(role)
