@@ -13,7 +13,6 @@ from tests.support.postgres import temporary_database
 from tests.support.servers import serve
 from tests.web.helpers import WebServer
 
-
 METRICS_TOKEN = secrets.token_urlsafe(32)
 
 
