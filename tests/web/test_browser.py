@@ -181,3 +181,33 @@ def test_admin_defines_an_http_tool_and_test_runs_it(web_server: WebServer, brow
             assert secret not in page.content()
     finally:
         context.close()
+
+
+def test_a_session_saved_before_logout_is_dead_after_it(
+    web_server: WebServer, browser: Any
+) -> None:
+    """An attacker who copied the cookie (a shared machine, a stolen cookie jar) gets
+    nothing once its owner logs out."""
+    username = web_server.create_user("admin")
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    try:
+        _login(page, web_server.base, username)
+        saved = context.cookies()
+        assert any(c["name"] == "callcenter_session" for c in saved)
+        page.click("form[action='/logout'] button")
+        page.wait_for_url("**/login")
+
+        thief = browser.new_context()
+        try:
+            thief.add_cookies(saved)
+            stolen = thief.new_page()
+            stolen.goto(web_server.base + "/admin/users")
+            assert stolen.url.startswith(web_server.base + "/login?next="), stolen.url
+            assert stolen.locator("#username").is_visible()
+            assert stolen.evaluate("fetch('/api/v1/me').then(r => r.status)") == 401
+        finally:
+            thief.close()
+    finally:
+        context.close()
