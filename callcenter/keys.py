@@ -1,7 +1,7 @@
 """Secrets at start-up, and the separate keys derived from the one secret key.
 
-Every server (``serve``, ``worker``, ``asr-server``, ``tts-server``) calls
-:func:`secure_settings` before it starts. A built-in default secret is refused when the
+Every server calls a check before it starts: ``serve`` and ``worker`` call
+:func:`secure_settings`, ``asr-server`` and ``tts-server`` :func:`secure_speech_service`. A built-in default secret is refused when the
 process is reachable from elsewhere (bound to a non-loopback address, or published
 behind an https URL); on loopback the one-machine run gets a random secret key,
 generated once into ``state_dir`` (mode 0600), so ``make run`` needs no set-up.
@@ -74,6 +74,11 @@ def weak_secrets(settings: Settings) -> list[str]:
         problems.append("CALLCENTER_SECRET_KEY_PREVIOUS holds the built-in default")
     if settings.twilio_auth_token in ("", DEFAULT_TWILIO_AUTH_TOKEN):
         problems.append("CALLCENTER_TWILIO_AUTH_TOKEN is the built-in default")
+    if (settings.asr_url or settings.tts_url) and not settings.speech_service_token:
+        problems.append(
+            "CALLCENTER_SPEECH_SERVICE_TOKEN is empty while CALLCENTER_ASR_URL or "
+            "CALLCENTER_TTS_URL is set"
+        )
     if settings.tool_secrets_key and len(settings.tool_secrets_key) < MIN_SECRET_LENGTH:
         problems.append(
             f"CALLCENTER_TOOL_SECRETS_KEY is shorter than {MIN_SECRET_LENGTH} characters"
@@ -107,6 +112,25 @@ def secure_settings(settings: Settings, bind_host: str, *, program: str) -> Sett
         )
         settings = settings.model_copy(update={"secret_key": key})
     return settings
+
+
+def secure_speech_service(settings: Settings, bind_host: str, *, program: str) -> None:
+    """``asr-server`` / ``tts-server`` hold no session, Twilio or tool secret (least
+    privilege: they are never given one); what protects them is the service token the
+    web pods send. Reachable without it = anyone on the network gets free GPU time."""
+    reason = exposure(settings, bind_host)
+    token = settings.speech_service_token
+    if reason is None or len(token) >= MIN_SECRET_LENGTH:
+        return
+    problem = (
+        "CALLCENTER_SPEECH_SERVICE_TOKEN is empty"
+        if not token
+        else f"CALLCENTER_SPEECH_SERVICE_TOKEN is shorter than {MIN_SECRET_LENGTH} characters"
+    )
+    raise SettingsError(
+        f"refusing to start `callcenter {program}`: {reason}, and\n  {problem}\n"
+        "Set it (the same value on the web pods) to a long random value (see SECURITY.md)."
+    )
 
 
 def load_or_create_secret(path: Path) -> str:

@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     xtts_speaker_wav: str = ""
     xtts_device: str = "cuda"
     tts_url: str = ""
+    # Shared bearer token between the web pods and asr-server / tts-server. Empty = the
+    # speech services answer anyone who reaches them (refused off loopback).
+    speech_service_token: str = ""
 
     # --- turn taking ----------------------------------------------------------------
     vad_threshold: float = Field(default=0.5, ge=0.05, le=0.95)

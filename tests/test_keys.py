@@ -46,8 +46,6 @@ def _clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         ("serve", ["--host", "0.0.0.0"], {}),
         ("serve", [], {"CALLCENTER_PUBLIC_URL": "https://agent.example.com"}),
         ("worker", [], {"CALLCENTER_HOST": "0.0.0.0"}),
-        ("asr-server", ["--host", "0.0.0.0"], {}),
-        ("tts-server", [], {"CALLCENTER_HOST": "10.1.2.3"}),
     ],
 )
 def test_servers_refuse_to_start_on_built_in_secrets_when_reachable(
@@ -66,6 +64,38 @@ def test_servers_refuse_to_start_on_built_in_secrets_when_reachable(
     assert "CALLCENTER_SECRET_KEY is the built-in default" in result.stderr
     assert "CALLCENTER_TWILIO_AUTH_TOKEN is the built-in default" in result.stderr
     assert not (tmp_path / "var" / GENERATED_SECRET_FILE).exists()
+
+
+@pytest.mark.parametrize(
+    ("program", "args", "env"),
+    [
+        ("asr-server", ["--host", "0.0.0.0"], {}),
+        ("tts-server", [], {"CALLCENTER_HOST": "10.1.2.3"}),
+        ("tts-server", [], {"CALLCENTER_PUBLIC_URL": "https://agent.example.com"}),
+        ("asr-server", ["--host", "0.0.0.0"], {"CALLCENTER_SPEECH_SERVICE_TOKEN": "short"}),
+    ],
+)
+def test_speech_services_refuse_to_start_reachable_without_a_service_token(
+    tmp_path: Path, program: str, args: list[str], env: dict[str, str]
+) -> None:
+    result = subprocess.run(
+        callcenter_command(program, *args),
+        env=_clean_env(tmp_path, **env),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert f"refusing to start `callcenter {program}`" in result.stderr, result.stderr
+    assert "CALLCENTER_SPEECH_SERVICE_TOKEN" in result.stderr
+
+
+def test_the_web_app_needs_the_service_token_for_remote_speech(tmp_path: Path) -> None:
+    settings = load_settings(secret_key=STRONG, twilio_auth_token=TWILIO, asr_url="http://asr:8090")
+    with pytest.raises(SettingsError, match="CALLCENTER_SPEECH_SERVICE_TOKEN is empty"):
+        secure_settings(settings, "0.0.0.0", program="serve")
+    assert secure_settings(settings, "127.0.0.1", program="serve") is settings
 
 
 def test_only_the_default_variables_are_named(tmp_path: Path) -> None:

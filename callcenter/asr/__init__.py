@@ -26,7 +26,7 @@ def make_transcriber(settings: Settings) -> Transcriber:
     if settings.asr_url:
         from callcenter.remote.asr_client import RemoteTranscriber
 
-        return RemoteTranscriber(settings.asr_url)
+        return RemoteTranscriber(settings.asr_url, token=settings.speech_service_token)
     return make_local_transcriber(settings)
 
 

@@ -24,8 +24,10 @@ class RemoteTranscriber:
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         audio_format: wire.AudioFormat = "f32le",
+        token: str = "",
     ) -> None:
         self.url = url.rstrip("/")
+        self._auth = wire.bearer_headers(token)
         self.timeout_s = timeout_s
         self.audio_format: wire.AudioFormat = audio_format
         self._client: httpx.AsyncClient | None = None
@@ -38,6 +40,7 @@ class RemoteTranscriber:
         headers = {
             "content-type": "application/octet-stream",
             wire.FORMAT_HEADER: self.audio_format,
+            **self._auth,
         }
         if hint:
             headers[wire.HINT_HEADER] = hint

@@ -26,7 +26,7 @@ from callcenter.asr.base import ASR_RATE, Transcriber
 from callcenter.asr.batcher import TranscriberClosed
 from callcenter.metrics import LATENCY_BUCKETS
 from callcenter.remote import wire
-from callcenter.remote.serving import probe_routes
+from callcenter.remote.serving import probe_routes, service_middleware
 from callcenter.threads import run_in_engine_thread
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,9 @@ class AsrMetrics:
         )
 
 
-def create_asr_app(load: Callable[[], Transcriber], *, describe: dict[str, Any]) -> Starlette:
+def create_asr_app(
+    load: Callable[[], Transcriber], *, describe: dict[str, Any], token: str = ""
+) -> Starlette:
     """The ASR service; ``load`` builds the engine (blocking, run once at start-up)."""
     metrics = AsrMetrics()
     engine: dict[str, Transcriber] = {}
@@ -121,7 +123,7 @@ def create_asr_app(load: Callable[[], Transcriber], *, describe: dict[str, Any])
         Route(wire.TRANSCRIBE_PATH, transcribe, methods=["POST"]),
         *probe_routes(metrics.registry, lambda: "transcriber" in engine, lambda: describe),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=service_middleware(token))
     app.state.metrics = metrics
     return app
 

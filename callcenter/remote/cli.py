@@ -24,9 +24,9 @@ def register(commands: Any) -> None:
 
 
 def cmd_asr_server(args: argparse.Namespace, settings: Settings) -> int:
-    from callcenter.keys import secure_settings
+    from callcenter.keys import secure_speech_service
 
-    settings = secure_settings(settings, args.host or settings.host, program="asr-server")
+    secure_speech_service(settings, args.host or settings.host, program="asr-server")
     from callcenter.asr import make_local_transcriber
     from callcenter.remote.asr_server import create_asr_app
 
@@ -37,21 +37,29 @@ def cmd_asr_server(args: argparse.Namespace, settings: Settings) -> int:
         "compute_type": settings.asr_compute_type,
         "max_batch_size": settings.asr_batch_size,
     }
-    app = create_asr_app(lambda: make_local_transcriber(settings), describe=describe)
+    app = create_asr_app(
+        lambda: make_local_transcriber(settings),
+        describe=describe,
+        token=settings.speech_service_token,
+    )
     _serve(app, args, settings)
     return 0
 
 
 def cmd_tts_server(args: argparse.Namespace, settings: Settings) -> int:
-    from callcenter.keys import secure_settings
+    from callcenter.keys import secure_speech_service
 
-    settings = secure_settings(settings, args.host or settings.host, program="tts-server")
+    secure_speech_service(settings, args.host or settings.host, program="tts-server")
     from callcenter.remote.tts_server import create_tts_app
     from callcenter.tts import make_local_synthesizer
 
     voice = settings.xtts_speaker_wav or settings.tts_voice
     describe = {"engine": settings.tts_engine, "voice": voice}
-    app = create_tts_app(lambda: make_local_synthesizer(settings), describe=describe)
+    app = create_tts_app(
+        lambda: make_local_synthesizer(settings),
+        describe=describe,
+        token=settings.speech_service_token,
+    )
     _serve(app, args, settings)
     return 0
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from callcenter import __version__
 
@@ -31,6 +34,45 @@ def probe_routes(
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
+
+
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class ServiceTokenGuard:
+    """``Authorization: Bearer <speech_service_token>`` on everything but the probes.
+
+    A refused WebSocket is closed before it is accepted (the client sees HTTP 403): the
+    speech services are internal, and a caller without the token learns nothing more."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode() if token else b""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            not self.expected
+            or scope["type"] not in ("http", "websocket")
+            or scope["path"] in OPEN_PATHS
+            or self._authorised(scope)
+        ):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        response = JSONResponse({"error": "missing or wrong service token"}, status_code=401)
+        await response(scope, receive, send)
+
+    def _authorised(self, scope: Scope) -> bool:
+        for name, value in scope.get("headers", []):
+            if name == b"authorization":
+                return hmac.compare_digest(value, self.expected)
+        return False
+
+
+def service_middleware(token: str) -> list[Middleware]:
+    return [Middleware(ServiceTokenGuard, token=token)]
 
 
 def run_service(app: Any, *, host: str, port: int, log_level: str, grace_s: int) -> None:

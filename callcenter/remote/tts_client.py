@@ -24,11 +24,17 @@ class RemoteSynthesizer:
     which stops synthesis on the server."""
 
     def __init__(
-        self, url: str, *, timeout_s: float = DEFAULT_TIMEOUT_S, wait_ready_s: float = 0.0
+        self,
+        url: str,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        wait_ready_s: float = 0.0,
+        token: str = "",
     ) -> None:
         self.url = url.rstrip("/")
         self.timeout_s = timeout_s
-        info = fetch_info(self.url, wait_s=wait_ready_s)
+        self._auth = wire.bearer_headers(token)
+        info = fetch_info(self.url, wait_s=wait_ready_s, token=token)
         # The protocol needs the rate before the first clause (playout is set up with it).
         self.sample_rate: int = int(info["sample_rate"])
         self.engine = str(info.get("engine", "?"))
@@ -40,7 +46,11 @@ class RemoteSynthesizer:
             return
         try:
             websocket = await connect(
-                self._stream_url, max_size=None, open_timeout=self.timeout_s, ping_interval=None
+                self._stream_url,
+                max_size=None,
+                open_timeout=self.timeout_s,
+                ping_interval=None,
+                additional_headers=self._auth,
             )
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as error:
             raise RemoteServiceError(
@@ -82,7 +92,7 @@ class RemoteSynthesizer:
         """Nothing is held between clauses: each stream owns its socket."""
 
 
-def fetch_info(url: str, *, wait_s: float = 0.0) -> dict[str, Any]:
+def fetch_info(url: str, *, wait_s: float = 0.0, token: str = "") -> dict[str, Any]:
     """The service's engine and sample rate; retried for ``wait_s`` while it starts up.
 
     Blocking, like loading a local engine: called once at start-up.
@@ -90,7 +100,9 @@ def fetch_info(url: str, *, wait_s: float = 0.0) -> dict[str, Any]:
     deadline = time.monotonic() + wait_s
     while True:
         try:
-            response = httpx.get(url + wire.INFO_PATH, timeout=5.0)
+            response = httpx.get(
+                url + wire.INFO_PATH, headers=wire.bearer_headers(token), timeout=5.0
+            )
             if response.status_code == 200:
                 info: dict[str, Any] = response.json()
                 return info

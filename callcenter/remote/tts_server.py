@@ -24,7 +24,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from callcenter.metrics import LATENCY_BUCKETS
 from callcenter.remote import wire
-from callcenter.remote.serving import probe_routes
+from callcenter.remote.serving import probe_routes, service_middleware
 from callcenter.threads import run_in_engine_thread
 from callcenter.tts.base import Synthesizer
 
@@ -59,7 +59,9 @@ class TtsMetrics:
         )
 
 
-def create_tts_app(load: Callable[[], Synthesizer], *, describe: dict[str, Any]) -> Starlette:
+def create_tts_app(
+    load: Callable[[], Synthesizer], *, describe: dict[str, Any], token: str = ""
+) -> Starlette:
     """The TTS service; ``load`` builds the engine (blocking, run once at start-up)."""
     engine: dict[str, Synthesizer] = {}
     metrics = TtsMetrics(engine)
@@ -110,7 +112,7 @@ def create_tts_app(load: Callable[[], Synthesizer], *, describe: dict[str, Any])
         WebSocketRoute(wire.STREAM_PATH, stream),
         *probe_routes(metrics.registry, lambda: "synthesizer" in engine, lambda: describe),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=service_middleware(token))
     app.state.metrics = metrics
     return app
 

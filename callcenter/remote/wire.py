@@ -127,3 +127,9 @@ def decode_chunk(payload: bytes) -> np.ndarray:
     if len(payload) % 4:
         raise WireError(f"audio chunk of {len(payload)} bytes is not whole float32 samples")
     return np.frombuffer(payload, dtype="<f4").astype(np.float32)
+
+
+def bearer_headers(token: str) -> dict[str, str]:
+    """What a client of a speech service sends (nothing when no token is configured);
+    the servers check it in callcenter.remote.serving.ServiceTokenGuard."""
+    return {"authorization": f"Bearer {token}"} if token else {}

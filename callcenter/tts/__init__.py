@@ -26,7 +26,11 @@ def make_synthesizer(settings: Settings) -> Synthesizer:
     if settings.tts_url:
         from callcenter.remote.tts_client import RemoteSynthesizer
 
-        return RemoteSynthesizer(settings.tts_url, wait_ready_s=REMOTE_READY_WAIT_S)
+        return RemoteSynthesizer(
+            settings.tts_url,
+            wait_ready_s=REMOTE_READY_WAIT_S,
+            token=settings.speech_service_token,
+        )
     return make_local_synthesizer(settings)
 
 
