@@ -1,10 +1,11 @@
 """Secrets at start-up, and the separate keys derived from the one secret key.
 
 Every server calls a check before it starts: ``serve`` and ``worker`` call
-:func:`secure_settings`, ``asr-server`` and ``tts-server`` :func:`secure_speech_service`. A built-in default secret is refused when the
-process is reachable from elsewhere (bound to a non-loopback address, or published
-behind an https URL); on loopback the one-machine run gets a random secret key,
-generated once into ``state_dir`` (mode 0600), so ``make run`` needs no set-up.
+:func:`secure_settings`, ``asr-server`` and ``tts-server`` :func:`secure_speech_service`.
+A built-in default secret is refused when the process is reachable from elsewhere
+(bound to a non-loopback address, or published behind an https URL); on loopback the
+one-machine run gets a random secret key, generated once into ``state_dir`` (mode
+0600), so ``make run`` needs no set-up.
 
 One secret key, three uses, three keys (HKDF-SHA256 with a label each): a leaked
 session-signing key cannot mint stream tokens or decrypt tool header secrets. Keys in

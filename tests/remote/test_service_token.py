@@ -26,8 +26,9 @@ TOKEN = secrets.token_urlsafe(32)
 async def test_the_asr_service_needs_the_token() -> None:
     silence = np.zeros(16_000, dtype=np.float32)
     with speech_service("asr-server", ASR_ENV | {"CALLCENTER_SPEECH_SERVICE_TOKEN": TOKEN}) as url:
-        for probe in ("/healthz", "/readyz", "/metrics"):
-            assert httpx.get(url + probe, timeout=10).status_code == 200
+        async with httpx.AsyncClient(timeout=10) as probes:
+            for probe in ("/healthz", "/readyz", "/metrics"):
+                assert (await probes.get(url + probe)).status_code == 200
         stranger = RemoteTranscriber(url)
         wrong = RemoteTranscriber(url, token="not-" + TOKEN)
         trusted = RemoteTranscriber(url, token=TOKEN)
