@@ -297,3 +297,56 @@ def test_the_values_schema_rejects_wrong_types_and_unknown_keys(
 ) -> None:
     with pytest.raises(HelmValuesError, match=where):
         render(changes)
+
+
+def _env(found: dict[tuple[str, str], dict[str, Any]], component: str) -> dict[str, Any]:
+    pod = found[("Deployment", f"cc-callcenter-{component}")]["spec"]["template"]["spec"]
+    return {item["name"]: item for item in pod["containers"][0].get("env", [])}
+
+
+@pytest.mark.parametrize("configuration", sorted(CONFIGURATIONS))
+def test_security_secrets_reach_the_pods_and_never_a_built_in_default(configuration: str) -> None:
+    found = objects(CONFIGURATIONS[configuration]())
+    for component in ("web", "worker"):
+        env = _env(found, component)
+        for name in (
+            "CALLCENTER_SECRET_KEY",
+            "CALLCENTER_TWILIO_AUTH_TOKEN",
+            "CALLCENTER_IDENTITY_PEPPER",
+            "CALLCENTER_METRICS_TOKEN",
+            "CALLCENTER_SPEECH_SERVICE_TOKEN",
+        ):
+            assert "secretKeyRef" in env[name]["valueFrom"], (component, name)
+    for component in ("asr", "tts"):
+        env = _env(found, component)
+        # The speech services get their token and nothing else secret (least privilege).
+        assert "secretKeyRef" in env["CALLCENTER_SPEECH_SERVICE_TOKEN"]["valueFrom"]
+        assert "CALLCENTER_SECRET_KEY" not in env and "CALLCENTER_TWILIO_AUTH_TOKEN" not in env
+    stored = found.get(("Secret", "cc-callcenter"))
+    if stored is not None:
+        import base64
+
+        values = {k: base64.b64decode(v).decode() for k, v in stored["data"].items()}
+        assert "dev-auth-token" not in values.values()
+        assert "change-me-in-production-this-is-not-secret" not in values.values()
+
+
+def test_the_service_monitor_sends_the_metrics_token() -> None:
+    found = objects(production_values())
+    endpoint = found[("ServiceMonitor", "cc-callcenter")]["spec"]["endpoints"][0]
+    web_env = _env(found, "web")
+    ref = web_env["CALLCENTER_METRICS_TOKEN"]["valueFrom"]["secretKeyRef"]
+    assert endpoint["authorization"]["type"] == "Bearer"
+    assert endpoint["authorization"]["credentials"] == {"name": ref["name"], "key": ref["key"]}
+    # Probes stay anonymous: /healthz answers them without details.
+    web = found[("Deployment", "cc-callcenter-web")]["spec"]["template"]["spec"]
+    assert web["containers"][0]["livenessProbe"]["httpGet"]["path"] == "/healthz"
+
+
+def test_tool_networks_reach_the_config_and_production_needs_a_pepper() -> None:
+    values = with_changes(production_values(), {"config": {"toolAllowedNetworks": "10.0.0.0/8"}})
+    config = objects(values)[("ConfigMap", "cc-callcenter-config")]["data"]
+    assert config["CALLCENTER_TOOL_ALLOWED_NETWORKS"] == "10.0.0.0/8"
+    without = with_changes(production_values(), {"identityPepper": {"existingSecret": ""}})
+    with pytest.raises(HelmRenderError, match="identityPepper"):
+        render(without)

@@ -141,6 +141,14 @@ them use Kubernetes' $(VAR) expansion of variables defined earlier in the list.
     secretKeyRef:
       name: {{ .Values.twilio.existingSecret | default (include "callcenter.secretName" .) }}
       key: {{ .Values.twilio.authTokenKey }}
+{{- range $name, $var := dict "identityPepper" "CALLCENTER_IDENTITY_PEPPER" "metricsToken" "CALLCENTER_METRICS_TOKEN" "speechServiceToken" "CALLCENTER_SPEECH_SERVICE_TOKEN" }}
+{{- $secret := index $.Values $name }}
+- name: {{ $var }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret.existingSecret | default (include "callcenter.secretName" $) }}
+      key: {{ $secret.secretKey }}
+{{- end }}
 - name: CALLCENTER_LLM_API_KEY
   valueFrom:
     secretKeyRef:
@@ -267,4 +275,13 @@ spec:
 {{- define "callcenter.gpuLimit" -}}
 {{- $limits := (.resources | default dict).limits | default dict }}
 {{- index $limits "nvidia.com/gpu" | default 0 }}
+{{- end }}
+
+{{/* The speech services' one secret: the token the web pods send (asr and tts pods). */}}
+{{- define "callcenter.speechServiceTokenEnv" -}}
+- name: CALLCENTER_SPEECH_SERVICE_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.speechServiceToken.existingSecret | default (include "callcenter.secretName" .) }}
+      key: {{ .Values.speechServiceToken.secretKey }}
 {{- end }}
