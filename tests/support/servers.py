@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -58,17 +59,24 @@ def serve(
 ) -> Iterator[str]:
     """`callcenter serve` in a subprocess; yields its base URL and stops it afterwards."""
     port = port or free_port()
+    # The server's log goes to a file, not a pipe: nobody reads a pipe while the server
+    # runs, and a full one would block it; the file's tail explains a failed start.
+    log = tempfile.NamedTemporaryFile("w+", prefix="callcenter-serve-", suffix=".log")
     process = subprocess.Popen(
         callcenter_command("serve", "--port", str(port)),
         env={**os.environ, **env},
         cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_http(base + "/healthz", timeout_s, process)
+        try:
+            wait_http(base + "/healthz", timeout_s, process)
+        except (TimeoutError, RuntimeError) as error:
+            log.seek(0)
+            raise RuntimeError(f"{error}; server log:\n{log.read()[-4000:]}") from None
         yield base
     finally:
         process.terminate()
@@ -77,3 +85,4 @@ def serve(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()
