@@ -61,28 +61,27 @@ def serve(
     port = port or free_port()
     # The server's log goes to a file, not a pipe: nobody reads a pipe while the server
     # runs, and a full one would block it; the file's tail explains a failed start.
-    log = tempfile.NamedTemporaryFile("w+", prefix="callcenter-serve-", suffix=".log")
-    process = subprocess.Popen(
-        callcenter_command("serve", "--port", str(port)),
-        env={**os.environ, **env},
-        cwd=REPO_ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
+    with tempfile.NamedTemporaryFile("w+", prefix="callcenter-serve-", suffix=".log") as log:
+        process = subprocess.Popen(
+            callcenter_command("serve", "--port", str(port)),
+            env={**os.environ, **env},
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        base = f"http://127.0.0.1:{port}"
         try:
-            wait_http(base + "/healthz", timeout_s, process)
-        except (TimeoutError, RuntimeError) as error:
-            log.seek(0)
-            raise RuntimeError(f"{error}; server log:\n{log.read()[-4000:]}") from None
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+            try:
+                wait_http(base + "/healthz", timeout_s, process)
+            except (TimeoutError, RuntimeError) as error:
+                log.seek(0)
+                raise RuntimeError(f"{error}; server log:\n{log.read()[-4000:]}") from None
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
