@@ -115,7 +115,12 @@ def base_routes() -> list[BaseRoute]:
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:
-    settings = settings or get_settings()
+    if settings is None:
+        # Started as an ASGI factory (not through `callcenter serve`): the same start-up
+        # check, against the configured host.
+        from callcenter.keys import secure_settings
+
+        settings = secure_settings(get_settings(), get_settings().host, program="serve")
     runtime = runtime or Runtime(settings, speech=True)
 
     from callcenter.telephony.stream_guard import StreamGuard
