@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from callcenter.dialogue.ports import HandlerFactory
 from callcenter.metrics import Metrics
 from callcenter.settings import Settings
 from callcenter.store.db import make_engine, make_session_factory, transaction
 from callcenter.store.recorder import CallRecorder
 from callcenter.telephony.handlers import RecordingHandlerFactory
-from callcenter.telephony.ports import HandlerFactory
 from callcenter.tracing import TurnTracer, make_turn_tracer
 
 if TYPE_CHECKING:

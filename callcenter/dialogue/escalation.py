@@ -1,6 +1,6 @@
 """When to hand a call to a human, and the summary the human gets.
 
-Detection is plain code the session consults on every caller turn. The summary has one
+Why a call is handed over (:class:`EscalationReason`), and the summary. The summary has one
 structure (:class:`HandoffSummary`) built two ways: deterministically from the store
 (turns and tool invocations) the moment the handoff is created, so a human always has
 context, and later by the LLM (``callcenter.tasks.handoff``), which may only add
@@ -25,6 +25,7 @@ from callcenter.asr.numbers import extract_digits
 from callcenter.llm.base import ChatModel, TextDelta
 from callcenter.store.calls import list_tool_invocations, list_turns
 from callcenter.store.models import Account, Call, Handoff, Speaker, ToolStatus
+from callcenter.text.requests import HUMAN_WORDS
 
 
 class EscalationReason(enum.StrEnum):
@@ -36,46 +37,6 @@ class EscalationReason(enum.StrEnum):
     llm_unavailable = "llm_unavailable"
     shutdown = "shutdown"  # the server is stopping and the grace period ran out
     other = "other"
-
-
-# --- detection ---------------------------------------------------------------------------
-
-_HUMAN = re.compile(
-    r"\b(agent|representative|rep|human|real person|live person|someone real|operator|"
-    r"supervisor|customer service|(speak|talk) (to|with) (someone|somebody|a person))\b"
-)
-# Questions about the bot are not requests for a person ("are you a human?").
-_ABOUT_THE_BOT = re.compile(r"\b(are|r) (you|u) (a |an )?(real |actual )?(human|person|agent)\b")
-
-
-def asks_for_human(text: str) -> bool:
-    lowered = " ".join(re.findall(r"[a-z']+", text.lower()))
-    return bool(_HUMAN.search(lowered)) and not _ABOUT_THE_BOT.search(lowered)
-
-
-def dtmf_asks_for_human(digit: str) -> bool:
-    return digit.strip() == "0"
-
-
-@dataclass(frozen=True)
-class MisunderstandingPolicy:
-    """Hand off after ``max_in_a_row`` caller turns the agent could not use: ASR
-    confidence below ``min_confidence``, or the agent had to re-prompt."""
-
-    min_confidence: float = 0.45
-    max_in_a_row: int = 3
-
-
-class MisunderstandingTracker:
-    def __init__(self, policy: MisunderstandingPolicy | None = None) -> None:
-        self.policy = policy or MisunderstandingPolicy()
-        self.in_a_row = 0
-
-    def observe(self, confidence: float | None, *, reprompted: bool = False) -> bool:
-        """Record one caller turn; True when it is time to escalate."""
-        unclear = reprompted or (confidence is not None and confidence < self.policy.min_confidence)
-        self.in_a_row = self.in_a_row + 1 if unclear else 0
-        return self.in_a_row >= self.policy.max_in_a_row
 
 
 # --- the summary ----------------------------------------------------------------------------
@@ -221,7 +182,7 @@ def fallback_summary(session: Session, call_id: str, reason: str) -> HandoffSumm
 
 
 def _sentiment(caller_text: str) -> Sentiment:
-    if _FRUSTRATED.search(caller_text) or len(_HUMAN.findall(caller_text)) >= 2:
+    if _FRUSTRATED.search(caller_text) or len(HUMAN_WORDS.findall(caller_text)) >= 2:
         return "frustrated"
     if _NEGATIVE.search(caller_text):
         return "negative"

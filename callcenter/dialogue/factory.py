@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.asr.base import Transcriber
 from callcenter.dialogue.escalation import create_handoff
+from callcenter.dialogue.ports import MediaStreamHandler, StreamContext, StreamOutput
 from callcenter.dialogue.prompts import PromptSet, backchannel_lines, load_prompt_set
 from callcenter.dialogue.services import SessionServices
 from callcenter.dialogue.session import CallSession
@@ -19,7 +20,6 @@ from callcenter.store.calls import get_call
 from callcenter.store.db import transaction
 from callcenter.store.recorder import CallRecorder
 from callcenter.tasks.handoff import enqueue_after_commit, summarise_handoff
-from callcenter.telephony.ports import MediaStreamHandler, StreamContext, StreamOutput
 from callcenter.telephony.rest import CallControl, CallEndedError
 from callcenter.telephony.twiml import transfer_twiml
 from callcenter.tools import ToolService

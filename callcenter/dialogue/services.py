@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from callcenter.asr.base import Transcriber
-from callcenter.dialogue.reply import ToolReplyMode
+from callcenter.dialogue.ports import StreamContext
+from callcenter.dialogue.replying import ReplierFactory, llm_replier
 from callcenter.dialogue.timing import TurnTiming
 from callcenter.dialogue.voice import PhraseCache
 from callcenter.llm.base import ChatModel, ToolCallRequest
 from callcenter.settings import Settings
 from callcenter.store.recorder import CallRecorder
-from callcenter.telephony.ports import StreamContext
 from callcenter.tools.base import ToolOutcome
 from callcenter.tools.context import CallContext
 from callcenter.tools.service import ToolService
@@ -49,5 +49,5 @@ class SessionServices:
     # A turn's timing, once complete (metrics, traces).
     observe_timing: Callable[[str, TurnTiming], None] = lambda _call_id, _timing: None
     observe_barge_in: Callable[[float], None] = lambda _seconds: None
-    on_call_ended: Callable[[str], None] = lambda _call_id: None
-    tool_reply_mode: ToolReplyMode = "say"
+    # One replier per call (the LLM with tools unless task flows are plugged in).
+    make_replier: ReplierFactory = llm_replier

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from callcenter.audio.g711 import FRAME_MS, PHONE_RATE, float_to_ulaw, ulaw_to_float
-from callcenter.telephony.playout import PlayoutTracker
-from callcenter.telephony.ports import (
+from callcenter.dialogue.playout import PlayoutTracker
+from callcenter.dialogue.ports import (
     MediaStreamHandler,
     StopReason,
     StreamContext,

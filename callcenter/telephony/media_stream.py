@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import anyio
 from starlette.websockets import WebSocket, WebSocketState
 
+from callcenter.dialogue.ports import MediaStreamHandler, StopReason, StreamContext
 from callcenter.logs import current_call_id
 from callcenter.store import calls as call_store
 from callcenter.store.db import transaction
@@ -41,7 +42,6 @@ from callcenter.telephony.media_protocol import (
     Stop,
     parse_inbound,
 )
-from callcenter.telephony.ports import MediaStreamHandler, StopReason, StreamContext
 from callcenter.telephony.signatures import (
     SIGNATURE_HEADER,
     StreamTokenError,

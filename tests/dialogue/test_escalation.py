@@ -19,10 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.dialogue.escalation import (
     EscalationReason,
-    MisunderstandingTracker,
-    asks_for_human,
     create_handoff,
-    dtmf_asks_for_human,
     mask_numbers,
 )
 from callcenter.llm.openai_compat import OpenAICompatChatModel
@@ -33,6 +30,7 @@ from callcenter.store.models import Call, Handoff, OutboxJob, Speaker
 from callcenter.tasks.celery_app import make_celery
 from callcenter.tasks.handoff import enqueue_after_commit, run_summary, summarise_handoff
 from callcenter.testing import Rule, ScriptedLLMServer
+from callcenter.text.requests import asks_for_human
 from callcenter.tools import CallContext, ToolExecutor
 from tests.support.paths import REPO_ROOT
 from tests.tools.helpers import call_tool, make_executor, seed_and_open_call
@@ -58,16 +56,6 @@ def test_detects_requests_for_a_person() -> None:
         assert asks_for_human(text), text
     for text in ["Are you a human?", "Somebody stole my card", "what's my balance", ""]:
         assert not asks_for_human(text), text
-    assert dtmf_asks_for_human("0") and not dtmf_asks_for_human("1")
-
-
-def test_repeated_misunderstanding_escalates() -> None:
-    tracker = MisunderstandingTracker()
-    assert not tracker.observe(0.2)
-    assert not tracker.observe(0.9)  # a clear turn resets the count
-    assert not tracker.observe(0.3)
-    assert not tracker.observe(None, reprompted=True)
-    assert tracker.observe(0.1)
 
 
 def test_mask_numbers() -> None:

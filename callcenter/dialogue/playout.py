@@ -41,7 +41,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from callcenter.audio.g711 import PHONE_RATE
-from callcenter.telephony.ports import StreamOutput
+from callcenter.dialogue.ports import StreamOutput
 
 MARK_PREFIX = "pt:"
 DEFAULT_MARK_INTERVAL_MS = 160
