@@ -17,13 +17,13 @@ from callcenter.metrics import Metrics
 from callcenter.settings import Settings
 from callcenter.store.db import make_engine, make_session_factory, transaction
 from callcenter.store.recorder import CallRecorder
-from callcenter.telephony.handlers import RecordingHandlerFactory
+from callcenter.testing.handlers import RecordingHandlerFactory
 from callcenter.tracing import TurnTracer, make_turn_tracer
 
 if TYPE_CHECKING:
     from callcenter.dialogue.services import SessionServices
-    from callcenter.dialogue.timing import TurnTiming
     from callcenter.telephony.rest import CallControl
+    from callcenter.turn_timing import TurnTiming
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import contextlib
 from callcenter.dialogue.heard import SpokenUtterance
 from callcenter.dialogue.playout import PlayoutTracker
 from callcenter.dialogue.reply import ReplyResult
-from callcenter.dialogue.timing import TurnTiming
+from callcenter.turn_timing import TurnTiming
 
 
 class AgentTurn:

@@ -22,10 +22,10 @@ from callcenter.llm.base import (
     ToolCallStarting,
     ToolSchema,
 )
-from callcenter.tools.base import Action, ToolOutcome
+from callcenter.tools.base import Action, ToolCall, ToolOutcome
 from callcenter.tts.clauses import ClauseChunker
 
-ExecuteTool = Callable[[ToolCallRequest], Awaitable[ToolOutcome]]
+ExecuteTool = Callable[[ToolCall], Awaitable[ToolOutcome]]
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,9 @@ class ReplyRunner:
     async def _run_tool(
         self, call: ToolCallRequest, working: list[Message], result: ReplyResult
     ) -> None:
-        outcome = await self._execute_tool(call)
+        outcome = await self._execute_tool(
+            ToolCall(call.id, call.name, call.arguments, call.raw_arguments)
+        )
         result.outcomes.append(outcome)
         tool_message = outcome.message()
         working.append(tool_message)

@@ -22,11 +22,11 @@ from callcenter.dialogue.escalation import EscalationReason
 from callcenter.dialogue.events import AgentState, CallEvent, PlaybackFinished
 from callcenter.dialogue.prompts import PromptSet
 from callcenter.dialogue.reply import ItemSink, ReplyResult, ReplyRunner, Speak
-from callcenter.dialogue.timing import TurnTiming
 from callcenter.dialogue.voice import AgentVoice
-from callcenter.llm.base import Message, ToolCallRequest
-from callcenter.tools.base import ToolOutcome
+from callcenter.llm.base import Message
+from callcenter.tools.base import ToolCall, ToolOutcome
 from callcenter.tools.context import CallContext
+from callcenter.turn_timing import TurnTiming
 
 if TYPE_CHECKING:
     from callcenter.dialogue.services import SessionServices, ToolBox
@@ -73,7 +73,7 @@ _WANTS_DIGITS = re.compile(r"\b(account number|pin|digits)\b")
 
 
 def llm_replier(services: SessionServices, scope: CallScope) -> Replier:
-    async def execute(request: ToolCallRequest) -> ToolOutcome:
+    async def execute(request: ToolCall) -> ToolOutcome:
         return await scope.tools.execute(scope.tools_ctx, request, turn_seq=scope.conversation.seq)
 
     def asr_hint() -> str | None:

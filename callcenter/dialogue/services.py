@@ -13,15 +13,15 @@ from typing import Any, Protocol
 from callcenter.asr.base import Transcriber
 from callcenter.dialogue.ports import StreamContext
 from callcenter.dialogue.replying import ReplierFactory, llm_replier
-from callcenter.dialogue.timing import TurnTiming
 from callcenter.dialogue.voice import PhraseCache
-from callcenter.llm.base import ChatModel, ToolCallRequest
+from callcenter.llm.base import ChatModel
 from callcenter.settings import Settings
 from callcenter.store.recorder import CallRecorder
-from callcenter.tools.base import ToolOutcome
+from callcenter.tools.base import ToolCall, ToolOutcome
 from callcenter.tools.context import CallContext
 from callcenter.tools.service import ToolService
 from callcenter.tts.base import Synthesizer
+from callcenter.turn_timing import TurnTiming
 
 
 class ToolBox(Protocol):
@@ -30,7 +30,7 @@ class ToolBox(Protocol):
     async def refresh(self, max_age_s: float | None = None) -> None: ...
 
     async def execute(
-        self, ctx: CallContext, request: ToolCallRequest, *, turn_seq: int | None
+        self, ctx: CallContext, request: ToolCall, *, turn_seq: int | None
     ) -> ToolOutcome: ...
 
 

@@ -43,11 +43,11 @@ from callcenter.dialogue.reply import ReplyResult
 from callcenter.dialogue.replying import CallScope, Replying
 from callcenter.dialogue.services import SessionServices, ToolBox
 from callcenter.dialogue.speculation import Speculation, Speculator
-from callcenter.dialogue.timing import TurnTiming
 from callcenter.dialogue.turn_taking import TurnTaking
 from callcenter.dialogue.turns import TurnPolicy
 from callcenter.dialogue.voice import AgentVoice
 from callcenter.tools.context import CallContext
+from callcenter.turn_timing import TurnTiming
 
 log = logging.getLogger(__name__)
 

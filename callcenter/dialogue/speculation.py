@@ -17,7 +17,7 @@ import numpy as np
 
 from callcenter.asr.base import Transcript
 from callcenter.dialogue.events import CallerPaused, CallerText, CallerTurnEnded
-from callcenter.dialogue.timing import TurnTiming
+from callcenter.turn_timing import TurnTiming
 
 
 @dataclass(eq=False)

@@ -21,10 +21,10 @@ from callcenter.dialogue.conversation import Conversation
 from callcenter.dialogue.escalation import EscalationReason
 from callcenter.dialogue.events import CallerText, CallerTurnEnded
 from callcenter.dialogue.speculation import Speculation
-from callcenter.dialogue.timing import TurnTiming
 from callcenter.dialogue.turns import DtmfCollector, TurnPolicy
 from callcenter.text.requests import asks_for_human
 from callcenter.tools.context import CallContext
+from callcenter.turn_timing import TurnTiming
 
 
 class TurnHost(Protocol):

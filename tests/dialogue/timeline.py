@@ -45,7 +45,7 @@ from callcenter.llm.base import (
 from callcenter.settings import Settings, load_settings
 from callcenter.simulator.twilio_buffer import PlayoutBuffer
 from callcenter.store.models import ToolStatus
-from callcenter.tools.base import Action, ToolOutcome
+from callcenter.tools.base import Action, ToolCall, ToolOutcome
 from callcenter.tools.context import CallContext
 from callcenter.tts.base import AudioChunk
 
@@ -241,7 +241,7 @@ class ScriptedTools:
         return None
 
     async def execute(
-        self, ctx: CallContext, request: ToolCallRequest, *, turn_seq: int | None
+        self, ctx: CallContext, request: ToolCall, *, turn_seq: int | None
     ) -> ToolOutcome:
         self.ran.append((request.name, asyncio.get_running_loop().time()))
         say = {"say": self.lines.get(request.name, "")}

@@ -15,9 +15,9 @@ from callcenter.logs import CallIdFilter
 from callcenter.simulator import wire
 from callcenter.store import calls as call_store
 from callcenter.store.models import CallStatus
-from callcenter.telephony.handlers import EchoAgentFactory, RecordingHandlerFactory
 from callcenter.telephony.rest import CallControl
 from callcenter.telephony.signatures import sign
+from callcenter.testing.handlers import EchoAgentFactory, RecordingHandlerFactory
 from callcenter.testing.twilio_stub import TwilioStub
 from tests.support.live_app import ACCOUNT_SID, AUTH_TOKEN, LiveApp, wait_for
 from tests.telephony.malformed import malformed_messages
@@ -183,7 +183,7 @@ def test_live_fuzz_10k_malformed_frames_and_the_call_goes_on(
 
         fuzz()
         # And still plays audio: a caller turn is echoed back.
-        from callcenter.telephony.handlers import tone_ulaw
+        from callcenter.testing.handlers import tone_ulaw
 
         frames = [tone_ulaw(200)[i : i + 160] for i in range(0, 1600, 160)] + [b"\xff" * 160] * 20
         for chunk, frame in enumerate(frames, start=1):
