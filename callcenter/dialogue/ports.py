@@ -1,9 +1,10 @@
-"""The boundary between the Twilio edge and the call session.
+"""The boundary between the telephony edge and the call session, declared by the session.
 
-The edge (``media_stream.py``) owns the WebSocket; the session owns the conversation.
-They meet only here: the edge gives the session a :class:`StreamContext` and a
-:class:`StreamOutput`, and calls the :class:`MediaStreamHandler` the session returns.
-Neither side imports the other.
+The edge (``telephony/media_stream.py``) owns the WebSocket; the session owns the
+conversation. They meet only here: the edge gives the session a :class:`StreamContext`
+and a :class:`StreamOutput`, and calls the :class:`MediaStreamHandler` the session
+returns; the session leaves the call through a :class:`CallControlPort` that telephony
+implements. Telephony imports this module; dialogue never imports telephony.
 """
 
 from __future__ import annotations
@@ -63,3 +64,12 @@ class MediaStreamHandler(Protocol):
 
 
 HandlerFactory = Callable[[StreamContext, StreamOutput], Awaitable[MediaStreamHandler]]
+
+
+class CallControlPort(Protocol):
+    """Leaving the call: hand it to a human, or hang up."""
+
+    async def transfer(self, context: StreamContext, reason: str) -> None:
+        """Open the handoff and redirect the live call to a person."""
+
+    async def hang_up(self, context: StreamContext) -> None: ...

@@ -6,12 +6,12 @@ app, the telephony endpoint or the process runtime.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from callcenter.asr.base import Transcriber
-from callcenter.dialogue.ports import StreamContext
+from callcenter.dialogue.ports import CallControlPort
 from callcenter.dialogue.replying import ReplierFactory, llm_replier
 from callcenter.dialogue.voice import PhraseCache
 from callcenter.llm.base import ChatModel
@@ -43,9 +43,8 @@ class SessionServices:
     phrases: PhraseCache
     recorder: CallRecorder
     tools: ToolService
-    # Hand the live call to a human (handoff row, summary job, Twilio redirect).
-    transfer: Callable[[StreamContext, CallContext, str], Awaitable[None]]
-    hang_up: Callable[[StreamContext], Awaitable[None]]
+    # Hand the live call to a human (handoff row, summary job, redirect), or hang up.
+    call_control: CallControlPort
     # A turn's timing, once complete (metrics, traces).
     observe_timing: Callable[[str, TurnTiming], None] = lambda _call_id, _timing: None
     observe_barge_in: Callable[[float], None] = lambda _seconds: None

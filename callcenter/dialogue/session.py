@@ -294,7 +294,7 @@ class CallSession:
         self.emit(Escalate(reason))
         self.log.event("escalation", {"reason": reason})
         await self.say_line("handoff_line")
-        await self.services.transfer(self.context, self.tools_ctx, reason)
+        await self.services.call_control.transfer(self.context, reason)
         self.ended = True
 
     async def hang_up(self, *, say_goodbye: bool) -> None:
@@ -304,7 +304,7 @@ class CallSession:
         if say_goodbye:
             await self.say_line("goodbye")
         self.ended = True
-        await self.services.hang_up(self.context)
+        await self.services.call_control.hang_up(self.context)
 
     # --- tasks -----------------------------------------------------------------------------
 

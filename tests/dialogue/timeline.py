@@ -380,11 +380,12 @@ async def place_call(
     transfers: list[str] = []
     hangups: list[float] = []
 
-    async def transfer(_context: StreamContext, _ctx: CallContext, reason: str) -> None:
-        transfers.append(reason)
+    class Line:
+        async def transfer(self, _context: StreamContext, reason: str) -> None:
+            transfers.append(reason)
 
-    async def hang_up(_context: StreamContext) -> None:
-        hangups.append(loop.time())
+        async def hang_up(self, _context: StreamContext) -> None:
+            hangups.append(loop.time())
 
     services = SessionServices(
         settings=settings,
@@ -394,8 +395,7 @@ async def place_call(
         phrases=PhraseCache(synthesizer),
         recorder=None,  # type: ignore[arg-type]  # the call log below replaces it
         tools=toolbox,  # type: ignore[arg-type]
-        transfer=transfer,
-        hang_up=hang_up,
+        call_control=Line(),
     )
     defaults = default_prompt_set()
     prompts = replace(defaults, bodies={**defaults.bodies, "greeting": greeting})

@@ -17,11 +17,7 @@ import redis
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from callcenter.dialogue.escalation import (
-    EscalationReason,
-    create_handoff,
-    mask_numbers,
-)
+from callcenter.dialogue.escalation import EscalationReason
 from callcenter.llm.openai_compat import OpenAICompatChatModel
 from callcenter.settings import load_settings
 from callcenter.store.calls import add_turn, list_turns
@@ -29,6 +25,7 @@ from callcenter.store.db import transaction
 from callcenter.store.models import Call, Handoff, OutboxJob, Speaker
 from callcenter.tasks.celery_app import make_celery
 from callcenter.tasks.handoff import enqueue_after_commit, run_summary, summarise_handoff
+from callcenter.tasks.summary import create_handoff, mask_numbers
 from callcenter.testing import Rule, ScriptedLLMServer
 from callcenter.text.requests import asks_for_human
 from callcenter.tools import CallContext, ToolExecutor
