@@ -32,8 +32,8 @@ from faster_whisper.feature_extractor import FeatureExtractor
 from faster_whisper.tokenizer import Tokenizer
 
 from callcenter.asr.base import ASR_RATE, HINT_DIGITS, Transcript
-from callcenter.asr.numbers import parse_digits
 from callcenter.asr.vocab import digit_token_ids, suppress_all_but
+from callcenter.text.spoken_numbers import parse_digits
 
 EMBEDDED_MODEL = "tiny.en"
 MAX_WINDOW_S = 30  # Whisper's positional embedding covers 30 s (3000 feature frames)

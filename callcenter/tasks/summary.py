@@ -20,11 +20,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 
-from callcenter.asr.numbers import extract_digits
 from callcenter.llm.base import ChatModel, TextDelta
 from callcenter.store.calls import list_tool_invocations, list_turns
 from callcenter.store.models import Account, Call, Handoff, Speaker, ToolStatus
 from callcenter.text.requests import HUMAN_WORDS
+from callcenter.text.spoken_numbers import extract_digits
 
 # --- the summary ----------------------------------------------------------------------------
 
