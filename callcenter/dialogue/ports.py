@@ -9,9 +9,12 @@ implements. Telephony imports this module; dialogue never imports telephony.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
+
+from callcenter.tools.base import ToolCall, ToolOutcome
+from callcenter.tools.context import CallContext
 
 StopReason = Literal["hangup", "transfer", "disconnected"]
 
@@ -73,3 +76,13 @@ class CallControlPort(Protocol):
         """Open the handoff and redirect the live call to a person."""
 
     async def hang_up(self, context: StreamContext) -> None: ...
+
+
+class ToolBox(Protocol):
+    def schemas(self) -> Sequence[dict[str, Any]]: ...
+
+    async def refresh(self, max_age_s: float | None = None) -> None: ...
+
+    async def execute(
+        self, ctx: CallContext, request: ToolCall, *, turn_seq: int | None
+    ) -> ToolOutcome: ...

@@ -13,23 +13,22 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from callcenter.dialogue.agent_turn import AgentTurn
 from callcenter.dialogue.call_log import CallLog
 from callcenter.dialogue.conversation import Conversation
 from callcenter.dialogue.escalation import EscalationReason
 from callcenter.dialogue.events import AgentState, CallEvent, PlaybackFinished
+from callcenter.dialogue.ports import ToolBox
 from callcenter.dialogue.prompts import PromptSet
 from callcenter.dialogue.reply import ItemSink, ReplyResult, ReplyRunner, Speak
 from callcenter.dialogue.voice import AgentVoice
-from callcenter.llm.base import Message
+from callcenter.llm.base import ChatModel, Message
+from callcenter.settings import Settings
 from callcenter.tools.base import ToolCall, ToolOutcome
 from callcenter.tools.context import CallContext
 from callcenter.turn_timing import TurnTiming
-
-if TYPE_CHECKING:
-    from callcenter.dialogue.services import SessionServices, ToolBox
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +56,8 @@ class Replier(Protocol):
 class CallScope:
     """What a per-call replier may use."""
 
+    chat: ChatModel
+    settings: Settings
     call_id: str
     prompts: PromptSet
     tools: ToolBox
@@ -64,7 +65,7 @@ class CallScope:
     conversation: Conversation
 
 
-ReplierFactory = Callable[["SessionServices", CallScope], Replier]
+ReplierFactory = Callable[[CallScope], Replier]
 
 # The agent asked for digits (account number, PIN): the ASR decodes them more exactly in
 # digits mode. Whole words only: "shipping" does not ask for a PIN. Dates need month
@@ -72,7 +73,7 @@ ReplierFactory = Callable[["SessionServices", CallScope], Replier]
 _WANTS_DIGITS = re.compile(r"\b(account number|pin|digits)\b")
 
 
-def llm_replier(services: SessionServices, scope: CallScope) -> Replier:
+def llm_replier(scope: CallScope) -> Replier:
     async def execute(request: ToolCall) -> ToolOutcome:
         return await scope.tools.execute(scope.tools_ctx, request, turn_seq=scope.conversation.seq)
 
@@ -81,7 +82,7 @@ def llm_replier(services: SessionServices, scope: CallScope) -> Replier:
         return "digits" if text and _WANTS_DIGITS.search(text.lower()) else None
 
     return ReplyRunner(
-        services.chat,
+        scope.chat,
         scope.tools.schemas(),
         execute,
         filler=scope.prompts.render("filler"),

@@ -6,9 +6,8 @@ app, the telephony endpoint or the process runtime.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 from callcenter.asr.base import Transcriber
 from callcenter.dialogue.ports import CallControlPort
@@ -17,21 +16,9 @@ from callcenter.dialogue.voice import PhraseCache
 from callcenter.llm.base import ChatModel
 from callcenter.settings import Settings
 from callcenter.store.recorder import CallRecorder
-from callcenter.tools.base import ToolCall, ToolOutcome
-from callcenter.tools.context import CallContext
 from callcenter.tools.service import ToolService
 from callcenter.tts.base import Synthesizer
 from callcenter.turn_timing import TurnTiming
-
-
-class ToolBox(Protocol):
-    def schemas(self) -> Sequence[dict[str, Any]]: ...
-
-    async def refresh(self, max_age_s: float | None = None) -> None: ...
-
-    async def execute(
-        self, ctx: CallContext, request: ToolCall, *, turn_seq: int | None
-    ) -> ToolOutcome: ...
 
 
 @dataclass

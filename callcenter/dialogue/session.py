@@ -37,11 +37,11 @@ from callcenter.dialogue.events import (
 )
 from callcenter.dialogue.listening import Listening, ListeningStage
 from callcenter.dialogue.playout import PlayoutTracker
-from callcenter.dialogue.ports import StopReason, StreamContext, StreamOutput
+from callcenter.dialogue.ports import StopReason, StreamContext, StreamOutput, ToolBox
 from callcenter.dialogue.prompts import PromptSet, backchannel_lines
 from callcenter.dialogue.reply import ReplyResult
 from callcenter.dialogue.replying import CallScope, Replying
-from callcenter.dialogue.services import SessionServices, ToolBox
+from callcenter.dialogue.services import SessionServices
 from callcenter.dialogue.speculation import Speculation, Speculator
 from callcenter.dialogue.turn_taking import TurnTaking
 from callcenter.dialogue.turns import TurnPolicy
@@ -86,10 +86,18 @@ class CallSession:
             call_log=self.log,
             on_first_audio=self._first_audio,
         )
-        scope = CallScope(self.call_id, prompts, self.tools, self.tools_ctx, self.conversation)
+        scope = CallScope(
+            services.chat,
+            services.settings,
+            self.call_id,
+            prompts,
+            self.tools,
+            self.tools_ctx,
+            self.conversation,
+        )
         self.replying = Replying(
             self,
-            services.make_replier(services, scope),
+            services.make_replier(scope),
             self.voice,
             self.conversation,
             self.log,
