@@ -1,10 +1,10 @@
 """CallSession: one per call. Builds the stages and routes the events between them.
 
 listening -> speculation / turn-taking -> replying -> voice -> playout; each agent
-utterance is an :class:`AgentTurn`. The session owns only what spans the stages: the
-current agent turn, the agent state, barge-in and leaving the call. Inbound frames run
-the VAD synchronously (cheap); everything slow runs in tasks, so frames keep flowing and
-barge-in is immediate. See ``docs/architecture.md``.
+utterance is an :class:`AgentTurn`, and the :class:`Floor` says which one owns the audio.
+The session owns only what spans the stages: the agent state, the call's tasks and
+leaving the call. Inbound frames run the VAD synchronously (cheap); everything slow runs
+in tasks, so frames keep flowing and barge-in is immediate. See ``docs/architecture.md``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from callcenter.dialogue.call_log import CallLog, StoreCallLog
 from callcenter.dialogue.conversation import Conversation
 from callcenter.dialogue.escalation import EscalationReason
 from callcenter.dialogue.events import (
-    AgentAudioSent,
     AgentState,
     AgentStateChanged,
     CallerPaused,
@@ -32,9 +31,8 @@ from callcenter.dialogue.events import (
     DtmfPressed,
     Escalate,
     HangUp,
-    InterruptCause,
-    Interrupted,
 )
+from callcenter.dialogue.floor import Floor
 from callcenter.dialogue.listening import Listening, ListeningStage
 from callcenter.dialogue.playout import PlayoutTracker
 from callcenter.dialogue.ports import StopReason, StreamContext, StreamOutput, ToolBox
@@ -106,8 +104,16 @@ class CallSession:
         )
         self.speculation = Speculator(self)
         self.turns = TurnTaking(self, self.policy, self.conversation, self.tools_ctx, self.log)
+        self.floor = Floor(
+            self.playout,
+            self.listening,
+            self.conversation,
+            self.log,
+            position_ms=lambda: self.stream_ms,
+            emit=self.emit,
+            observe_barge_in=services.observe_barge_in,
+        )
         self.state = AgentState.listening
-        self.turn: AgentTurn | None = None  # the latest agent utterance
         self.ended = False
         self.observers: list[Callable[[CallEvent], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -127,8 +133,7 @@ class CallSession:
 
     async def on_stop(self, reason: StopReason) -> None:
         self.ended = True
-        if self.turn is not None:
-            await self.turn.stop()
+        await self.floor.stop()
         for task in list(self._tasks):
             task.cancel()
         # The edge records the call's final status; the session records what it said.
@@ -153,56 +158,24 @@ class CallSession:
             self.turns.activity()
             self.speculation.abandon()  # the caller only paused: start over
             if self.listening.speech_ms >= self.policy.barge_in_min_speech_ms:
-                await self._caller_is_talking()
+                await self.floor.caller_is_talking()
 
     async def on_dtmf(self, digit: str) -> None:
         self.emit(DtmfPressed(digit))
         self.log.event("dtmf", {"digit": digit})
-        if self._agent_audible():
-            await self._interrupt("dtmf")
+        if self.floor.agent_audible:
+            await self.floor.interrupt("dtmf")
         self.turns.key_pressed(digit)
 
     async def on_mark(self, name: str) -> None:
         self.playout.on_mark(name)
 
-    # --- who has the floor -----------------------------------------------------------------
-
-    def _agent_audible(self) -> bool:
-        turn = self.turn
-        return turn is not None and turn.audible and not turn.interrupted and not turn.done
-
-    async def _caller_is_talking(self) -> None:
-        """The caller has spoken long enough to take the floor."""
-        turn = self.turn
-        if self._agent_audible():
-            await self._interrupt("speech")
-        elif turn is not None and turn.running and not turn.audible and not turn.interrupted:
-            # Still thinking and the caller goes on: drop the reply, merge the turns.
-            turn.interrupted = True
-            await turn.stop()
-
-    async def _interrupt(self, cause: InterruptCause) -> None:
-        turn = self.turn
-        assert turn is not None
-        onset_ms = self.stream_ms - self.listening.speech_ms
-        # Stop the turn before the clear goes out: while the clear is being sent it must
-        # not get to send another chunk of audio.
-        turn.interrupt()
-        await self.playout.clear()
-        reaction_ms = self.stream_ms - onset_ms if cause == "speech" else 0.0
-        self.services.observe_barge_in(reaction_ms / 1000.0)
-        self.log.event(
-            "barge_in", {"cause": cause, "onset_ms": onset_ms, "reaction_ms": reaction_ms}
-        )
-        self.emit(Interrupted(turn.id, cause))
-        await turn.stop()
-
     # --- hosts' side: what the stages ask of the session -----------------------------------
 
     @property
     def busy(self) -> bool:
-        running = self.turn is not None and self.turn.running
-        return self.state != AgentState.listening or self.listening.in_turn or running
+        listening = self.state == AgentState.listening
+        return not listening or self.listening.in_turn or self.floor.agent_busy
 
     async def transcribe(self, audio: np.ndarray) -> Transcript:
         hint = self.replying.replier.asr_hint()
@@ -214,30 +187,19 @@ class CallSession:
         await self.turns.caller_said(said, timing, speculation)
 
     def withdraw(self, speculation: Speculation) -> None:
-        turn = self.turn
-        if turn is not None and turn.gate is speculation.gate:
-            turn.interrupt()  # gated: nothing was heard, no tool ran
+        self.floor.withdraw(speculation.gate)
         self.turns.take_back(speculation)
 
     async def stop_unheard_reply(self) -> None:
-        turn = self.turn
-        if turn is not None and turn.running and not turn.audible:
-            await turn.stop()
+        await self.floor.stop_unheard()
 
     async def answer(
         self, said: CallerText, timing: TurnTiming, gate: asyncio.Event | None
     ) -> None:
         self.emit(said)
-        # One turn at a time owns the audio. If the agent was still talking, the caller
-        # spoke over it: that is a barge-in, so only what was heard is kept.
-        turn = self.turn
-        if turn is not None and turn.running:
-            if turn.audible and not turn.interrupted:
-                await self._interrupt("turn")
-            else:
-                await turn.stop()
+        await self.floor.supersede()
         timing.reply_started_at = asyncio.get_running_loop().time()
-        reply = self._new_turn(gate=gate, timing=timing, speech_end_wall=said.end_wall)
+        reply = self.floor.new_turn(gate=gate, timing=timing, speech_end_wall=said.end_wall)
         reply.task = self.spawn(self.replying.reply(reply))
 
     async def say_line(self, name: str) -> None:
@@ -245,7 +207,7 @@ class CallSession:
         text = self.prompts.render(name)
         if not text:
             return
-        line = self._new_turn()
+        line = self.floor.new_turn()
         line.task = self.spawn(self.replying.say_line(line, text))
         await asyncio.wait([line.task])
 
@@ -266,27 +228,9 @@ class CallSession:
         for observer in self.observers:
             observer(event)
 
-    def _new_turn(
-        self,
-        *,
-        gate: asyncio.Event | None = None,
-        timing: TurnTiming | None = None,
-        speech_end_wall: float | None = None,
-    ) -> AgentTurn:
-        seq = self.conversation.next_seq()
-        self.turn = AgentTurn(
-            seq, self.playout, gate=gate, timing=timing, speech_end_wall=speech_end_wall
-        )
-        return self.turn
-
     def _first_audio(self, turn: AgentTurn, at: float) -> None:
-        turn.audible = True
-        self.conversation.last_user_answered = True
-        self.emit(AgentAudioSent(turn.id, at))
-        if turn.first_audio_wall is None:
-            turn.first_audio_wall = at
-            if turn.speech_end_wall is not None:
-                self.spawn(self.replying.note_timing(turn, self.services.observe_timing))
+        if self.floor.first_audio(turn, at):
+            self.spawn(self.replying.note_timing(turn, self.services.observe_timing))
 
     # --- leaving the call ------------------------------------------------------------------
 
@@ -297,8 +241,7 @@ class CallSession:
     async def escalate(self, reason: str) -> None:
         if self.ended:
             return
-        if self.turn is not None:
-            await self.turn.stop()
+        await self.floor.stop()
         self.emit(Escalate(reason))
         self.log.event("escalation", {"reason": reason})
         await self.say_line("handoff_line")
