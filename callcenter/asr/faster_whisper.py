@@ -22,7 +22,7 @@ import math
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import ctranslate2
@@ -322,7 +322,3 @@ def trim_repetition(text: str, max_repeats: int = 4) -> str:
                 break
             i += 1
     return " ".join(words)
-
-
-def with_options(base: DecodeOptions, **changes: object) -> DecodeOptions:
-    return replace(base, **changes)  # type: ignore[arg-type]

@@ -104,6 +104,3 @@ class AgentTurn:
 
     def finish(self) -> None:
         self._done.set()
-
-    async def wait_done(self) -> None:
-        await self._done.wait()

@@ -90,10 +90,6 @@ class AgentVoice:
         self._turn = turn
         self._sent = self.acknowledged = self._model_spoke = self._guarded = False
 
-    @property
-    def sent_anything(self) -> bool:
-        return self._sent
-
     async def end(self) -> None:
         await self.playout.end()
 

@@ -4,7 +4,7 @@ Order of business:
 
 1. The upgrade must carry a valid ``x-twilio-signature`` over ``settings.public_ws_url``.
    We accept first and then close with 1008: a close before accept makes uvicorn answer
-   the handshake with a bare HTTP 403, which tells the peer less. (Tested both ways.)
+   the handshake with a bare HTTP 403, which tells the peer less.
 2. ``start`` must carry our stream token in ``customParameters`` (else 1008); then the
    edge's ``handler_factory`` builds the call session's handler.
 3. Frames are dispatched in order through an inbox drained by one worker task, so a
