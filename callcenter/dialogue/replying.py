@@ -19,7 +19,7 @@ from callcenter.dialogue.agent_turn import AgentTurn
 from callcenter.dialogue.call_log import CallLog
 from callcenter.dialogue.conversation import Conversation
 from callcenter.dialogue.escalation import EscalationReason
-from callcenter.dialogue.events import AgentState, CallEvent, PlaybackFinished
+from callcenter.dialogue.events import AgentClause, AgentState, CallEvent, PlaybackFinished
 from callcenter.dialogue.ports import ToolBox
 from callcenter.dialogue.prompts import PromptSet
 from callcenter.dialogue.reply import ItemSink, ReplyResult, ReplyRunner, Speak
@@ -208,6 +208,7 @@ class Replying:
 
     def _said(self, turn: AgentTurn, text: str, duration_ms: float) -> None:
         turn.spoken.add(text, duration_ms)
+        self._host.emit(AgentClause(turn.id, text))
         if not turn.recorded:
             turn.recorded = True
             latency_ms = (

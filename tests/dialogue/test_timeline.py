@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from callcenter.dialogue.events import (
     AgentAudioSent,
+    AgentClause,
     AgentState,
     CallerPaused,
     CallerText,
@@ -61,6 +62,8 @@ def test_the_agent_answers_after_the_caller_finished() -> None:
     assert agent_texts(call)[-1] == HOURS  # fully played, so fully in the history
     finished = [e for e in call.of(PlaybackFinished) if e.text == HOURS]
     assert finished and not finished[0].interrupted
+    clauses = [c.text for c in call.of(AgentClause)]
+    assert clauses == ["Hello.", "We are open Monday to Friday,", "nine to five."]
 
 
 def test_a_confirmed_speculation_transcribes_once_and_waits_for_the_endpoint() -> None:
