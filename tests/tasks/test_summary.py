@@ -1,4 +1,4 @@
-"""Escalation: detection, the handoff summary (fallback and LLM), and the Celery job."""
+"""The handoff summary (fallback and LLM) and its Celery job."""
 
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ from callcenter.tasks.celery_app import make_celery
 from callcenter.tasks.handoff import enqueue_after_commit, run_summary, summarise_handoff
 from callcenter.tasks.summary import create_handoff, mask_numbers
 from callcenter.testing import Rule, ScriptedLLMServer
-from callcenter.text.requests import asks_for_human
 from callcenter.tools import CallContext, ToolExecutor
 from tests.support.paths import REPO_ROOT
 from tests.tools.helpers import call_tool, make_executor, seed_and_open_call
@@ -39,20 +38,6 @@ GOOD_SUMMARY = {
     "sentiment": "frustrated",
     "notes": "Caller asked twice for a person.",
 }
-
-
-def test_detects_requests_for_a_person() -> None:
-    for text in [
-        "Can I talk to a real person?",
-        "AGENT!",
-        "representative please",
-        "I want to speak to someone",
-        "get me an operator",
-        "customer service",
-    ]:
-        assert asks_for_human(text), text
-    for text in ["Are you a human?", "Somebody stole my card", "what's my balance", ""]:
-        assert not asks_for_human(text), text
 
 
 def test_mask_numbers() -> None:
