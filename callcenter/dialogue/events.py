@@ -121,7 +121,7 @@ class Escalate:
 
 @dataclass(frozen=True)
 class HangUp:
-    say_goodbye: bool
+    """The agent ends the call (its last line has been said)."""
 
 
 CallEvent = (

@@ -215,7 +215,7 @@ class CallSession:
         if result.action == "transfer":
             await self.escalate(result.reason or EscalationReason.model_transfer)
         elif result.action == "end_call":
-            await self.hang_up(say_goodbye=False)  # the tool's goodbye line was just spoken
+            await self.hang_up()  # the tool's goodbye line was just spoken
 
     def set_state(self, state: AgentState) -> None:
         if state is AgentState.listening:
@@ -248,12 +248,11 @@ class CallSession:
         await self.services.call_control.transfer(self.context, reason)
         self.ended = True
 
-    async def hang_up(self, *, say_goodbye: bool) -> None:
+    async def hang_up(self) -> None:
+        """After the last line was said (the tool's goodbye, the silence goodbye)."""
         if self.ended:
             return
-        self.emit(HangUp(say_goodbye))
-        if say_goodbye:
-            await self.say_line("goodbye")
+        self.emit(HangUp())
         self.ended = True
         await self.services.call_control.hang_up(self.context)
 

@@ -48,7 +48,7 @@ class TurnHost(Protocol):
 
     async def say_line(self, name: str) -> None: ...
 
-    async def hang_up(self, *, say_goodbye: bool) -> None: ...
+    async def hang_up(self) -> None: ...
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
 
@@ -186,7 +186,7 @@ class TurnTaking:
                 continue
             if self._reprompts >= self._policy.silence_max_reprompts:
                 await self._host.say_line("silence_goodbye")
-                await self._host.hang_up(say_goodbye=False)
+                await self._host.hang_up()
                 return
             self._reprompts += 1
             self._log.event("reprompt", {"count": self._reprompts})

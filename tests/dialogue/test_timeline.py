@@ -171,7 +171,7 @@ def test_silence_is_re_prompted_then_the_agent_says_goodbye_and_hangs_up() -> No
     reprompts = [p["count"] for kind, p in call.log.events if kind == "reprompt"]
     assert reprompts == [1, 2]
     assert len(call.hangups) == 1
-    assert call.of(HangUp) == [HangUp(say_goodbye=False)]
+    assert call.of(HangUp) == [HangUp()]
     lines = [t.get("text") for t in call.log.agent_turns.values()]
     assert lines[-1] is not None and "end the call" in lines[-1]
 
