@@ -196,7 +196,6 @@ class CallSession:
     async def answer(
         self, said: CallerText, timing: TurnTiming, gate: asyncio.Event | None
     ) -> None:
-        self.emit(said)
         await self.floor.supersede()
         timing.reply_started_at = asyncio.get_running_loop().time()
         reply = self.floor.new_turn(gate=gate, timing=timing, speech_end_wall=said.end_wall)

@@ -19,7 +19,7 @@ from callcenter.asr.base import Transcript
 from callcenter.dialogue.call_log import CallLog
 from callcenter.dialogue.conversation import Conversation
 from callcenter.dialogue.escalation import EscalationReason
-from callcenter.dialogue.events import CallerText, CallerTurnEnded
+from callcenter.dialogue.events import CallerText, CallerTurnEnded, CallEvent
 from callcenter.dialogue.speculation import Speculation
 from callcenter.dialogue.turns import DtmfCollector, TurnPolicy
 from callcenter.text.requests import asks_for_human
@@ -51,6 +51,8 @@ class TurnHost(Protocol):
     async def hang_up(self) -> None: ...
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
+
+    def emit(self, event: CallEvent) -> None: ...
 
 
 class TurnTaking:
@@ -101,6 +103,7 @@ class TurnTaking:
         async with self._lock:
             if speculation is not None and speculation.abandoned:
                 return
+            self._host.emit(said)
             await self._host.stop_unheard_reply()
             merged = self._conversation.take_unanswered()
             seq = self._conversation.next_seq()

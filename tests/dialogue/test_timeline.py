@@ -163,6 +163,7 @@ def test_asking_for_a_person_escalates_without_asking_the_llm() -> None:
     call = run(place_call(script, answer_hours, until_ms=8000))
     assert call.transfers == ["caller_request"]
     assert call.chat.requests == []
+    assert [s.text for s in call.of(CallerText)] == ["I want to talk to a real person."]
 
 
 def test_silence_is_re_prompted_then_the_agent_says_goodbye_and_hangs_up() -> None:
