@@ -7,7 +7,7 @@ and what reached the LLM and the call's record.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from callcenter.dialogue.events import (
     AgentAudioSent,
@@ -21,6 +21,8 @@ from callcenter.dialogue.events import (
     Interrupted,
     PlaybackFinished,
 )
+from callcenter.dialogue.reply import ItemSink, ReplyResult, Speak
+from callcenter.dialogue.replying import CallScope
 from callcenter.llm.base import Message, ToolCallRequest
 from tests.dialogue.timeline import Call, Speech, make_settings, place_call, run
 
@@ -250,3 +252,44 @@ def test_invented_account_data_is_withheld_from_an_unverified_caller() -> None:
     spoken = agent_texts(call)[-1]
     assert "1,001" not in spoken and "verified your identity" in spoken
     assert "guarded" in call.log.kinds()
+
+
+class KeyedReplier:
+    """Another replier plugged in through the services (as task flows are): it waits for
+    the turn to be confirmed before its effect, and tells the ASR what it expects."""
+
+    def __init__(self, scope: CallScope) -> None:
+        self.scope = scope
+        self.effects: list[str] = []
+
+    async def run(
+        self,
+        messages: Sequence[Message],
+        speak: ItemSink,
+        *,
+        session_key: str,
+        result: ReplyResult,
+        before_effects: Callable[[], Awaitable[None]],
+    ) -> None:
+        await speak(Speak("When were you born?", from_model=True))
+        await before_effects()
+        self.effects.append(last_user(messages))
+
+    def asr_hint(self) -> str | None:
+        asked = self.scope.conversation.last_agent_text() or ""
+        return "date" if "born" in asked else None
+
+
+def test_a_replier_plugged_into_the_services_answers_the_call() -> None:
+    repliers: list[KeyedReplier] = []
+
+    def make(scope: CallScope) -> KeyedReplier:
+        repliers.append(KeyedReplier(scope))
+        return repliers[-1]
+
+    script = [Speech(500, 1500, "Change my address."), Speech(5000, 5500, "May first.")]
+    call = run(place_call(script, answer_hours, until_ms=8000, make_replier=make))
+    assert call.chat.requests == []  # the LLM replier was not used
+    assert repliers[0].effects == ["Change my address.", "May first."]
+    assert agent_texts(call)[-1] == "When were you born?"
+    assert call.transcriber.hints == [None, "date"]

@@ -31,6 +31,7 @@ from callcenter.dialogue.events import (
 from callcenter.dialogue.listening import ListeningEvent
 from callcenter.dialogue.ports import StreamContext
 from callcenter.dialogue.prompts import default_prompt_set
+from callcenter.dialogue.replying import ReplierFactory
 from callcenter.dialogue.services import SessionServices
 from callcenter.dialogue.session import CallSession
 from callcenter.dialogue.voice import PhraseCache
@@ -368,6 +369,7 @@ async def place_call(
     asr_delay_s: float = 0.1,
     first_token_s: float = 0.3,
     greeting: str = "Hello.",
+    make_replier: ReplierFactory | None = None,
 ) -> Call:
     """Run one call for ``until_ms`` of stream time; ``keys`` maps stream ms to a DTMF key."""
     loop = asyncio.get_running_loop()
@@ -397,6 +399,8 @@ async def place_call(
         tools=toolbox,  # type: ignore[arg-type]
         call_control=Line(),
     )
+    if make_replier is not None:
+        services.make_replier = make_replier
     defaults = default_prompt_set()
     prompts = replace(defaults, bodies={**defaults.bodies, "greeting": greeting})
     twilio = TwilioPlayout()
