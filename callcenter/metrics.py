@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 if TYPE_CHECKING:
-    from callcenter.dialogue.timing import TurnTiming
+    from callcenter.turn_timing import TurnTiming
 
 # Seconds; dense below one second where the voice-to-voice budget lives.
 LATENCY_BUCKETS = (

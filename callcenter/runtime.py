@@ -12,18 +12,18 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from callcenter.call_records import StoreCallRecords
+from callcenter.dialogue.ports import HandlerFactory
 from callcenter.metrics import Metrics
 from callcenter.settings import Settings
 from callcenter.store.db import make_engine, make_session_factory, transaction
 from callcenter.store.recorder import CallRecorder
-from callcenter.telephony.handlers import RecordingHandlerFactory
-from callcenter.telephony.ports import HandlerFactory
 from callcenter.tracing import TurnTracer, make_turn_tracer
 
 if TYPE_CHECKING:
     from callcenter.dialogue.services import SessionServices
-    from callcenter.dialogue.timing import TurnTiming
     from callcenter.telephony.rest import CallControl
+    from callcenter.turn_timing import TurnTiming
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +45,11 @@ class Runtime:
         self.live_handlers: dict[str, Any] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self.metrics = Metrics()
-        # Builds the per-call MediaStreamHandler when a Media Stream starts. The call
-        # session replaces this; the default only records what arrives.
-        self.handler_factory: HandlerFactory = RecordingHandlerFactory()
+        # Builds the per-call MediaStreamHandler when a Media Stream starts: the call
+        # session once the engines are loaded (tests of the edge put their own here).
+        self.handler_factory: HandlerFactory | None = None
+        # What a stream's start and end mean for the store (status, post-call job).
+        self.call_records = StoreCallRecords(self.session_factory, self.server_id)
         self._call_control: CallControl | None = None
         # Load ASR/LLM/TTS and answer calls with the CallSession (the served app does;
         # tests of the edge alone keep the recording handler).
@@ -105,6 +107,8 @@ class Runtime:
         )
         from callcenter.dialogue.prompts import default_prompt_set
         from callcenter.llm import make_chat_model
+        from callcenter.tasks.handoff import HandoffOpener
+        from callcenter.telephony.call_control import TwilioCallControl
         from callcenter.threads import configure_engine_priority, run_in_engine_thread
         from callcenter.tts import make_synthesizer
 
@@ -116,11 +120,12 @@ class Runtime:
             run_in_engine_thread(make_synthesizer, settings),
         )
         self.recorder = CallRecorder(self.session_factory)
+        open_handoff = HandoffOpener(self.recorder, settings.human_destination)
         self.services = build_services(
             settings,
             session_factory=self.session_factory,
             recorder=self.recorder,
-            call_control=self.call_control,
+            call_control=TwilioCallControl(settings, self.call_control, open_handoff),
             transcriber=transcriber,
             chat=chat,
             synthesizer=synthesizer,

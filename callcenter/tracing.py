@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from callcenter.dialogue.timing import TurnTiming
+from callcenter.turn_timing import TurnTiming
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider

@@ -7,8 +7,8 @@ import time
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from callcenter.dialogue.timing import TurnTiming
 from callcenter.tracing import make_turn_tracer
+from callcenter.turn_timing import TurnTiming
 
 
 def _ms(span_start: int | None, span_end: int | None) -> float:

@@ -24,7 +24,7 @@ def make_transcriber(settings: Settings) -> Transcriber:
     """The process-wide transcriber: the ASR service at ``CALLCENTER_ASR_URL`` when set
     (one GPU shared by many web pods), else the in-process engine."""
     if settings.asr_url:
-        from callcenter.remote.asr_client import RemoteTranscriber
+        from callcenter.asr.remote import RemoteTranscriber
 
         return RemoteTranscriber(settings.asr_url, token=settings.speech_service_token)
     return make_local_transcriber(settings)

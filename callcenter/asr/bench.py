@@ -20,10 +20,10 @@ import numpy as np
 from callcenter.asr.base import ASR_RATE, HINT_DIGITS
 from callcenter.asr.batcher import BatchingTranscriber
 from callcenter.asr.faster_whisper import Request, WhisperEngine
-from callcenter.asr.numbers import parse_digits
 from callcenter.audio.g711 import PHONE_RATE, pcm16_to_ulaw, ulaw_to_float
 from callcenter.audio.resample import resample
 from callcenter.audio.vad import Endpointer, EndpointingPolicy, SpeechEnded
+from callcenter.text.spoken_numbers import parse_digits
 
 
 def read_wav_pcm16(path: Path) -> tuple[bytes, int]:

@@ -22,7 +22,7 @@ import math
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import ctranslate2
@@ -32,8 +32,8 @@ from faster_whisper.feature_extractor import FeatureExtractor
 from faster_whisper.tokenizer import Tokenizer
 
 from callcenter.asr.base import ASR_RATE, HINT_DIGITS, Transcript
-from callcenter.asr.numbers import parse_digits
 from callcenter.asr.vocab import digit_token_ids, suppress_all_but
+from callcenter.text.spoken_numbers import parse_digits
 
 EMBEDDED_MODEL = "tiny.en"
 MAX_WINDOW_S = 30  # Whisper's positional embedding covers 30 s (3000 feature frames)
@@ -322,7 +322,3 @@ def trim_repetition(text: str, max_repeats: int = 4) -> str:
                 break
             i += 1
     return " ".join(words)
-
-
-def with_options(base: DecodeOptions, **changes: object) -> DecodeOptions:
-    return replace(base, **changes)  # type: ignore[arg-type]

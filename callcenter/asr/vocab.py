@@ -6,7 +6,7 @@ import re
 
 from faster_whisper.tokenizer import Tokenizer
 
-from callcenter.asr.numbers import DIGIT_WORDS, REPEATS, SCALES, TEENS, TENS
+from callcenter.text.spoken_numbers import DIGIT_WORDS, REPEATS, SCALES, TEENS, TENS
 
 _NUMBER_WORDS = (set(DIGIT_WORDS) | set(TEENS) | set(TENS) | set(REPEATS) | set(SCALES)) - {
     "o",

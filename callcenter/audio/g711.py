@@ -38,7 +38,3 @@ def float_to_pcm16(samples: np.ndarray) -> bytes:
 
 def pcm16_to_float(pcm: bytes) -> np.ndarray:
     return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
-
-
-def ulaw_duration_ms(ulaw: bytes) -> float:
-    return len(ulaw) * 1000.0 / PHONE_RATE

@@ -8,7 +8,12 @@ import logging
 from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.asr.base import Transcriber
-from callcenter.dialogue.escalation import create_handoff
+from callcenter.dialogue.ports import (
+    CallControlPort,
+    MediaStreamHandler,
+    StreamContext,
+    StreamOutput,
+)
 from callcenter.dialogue.prompts import PromptSet, backchannel_lines, load_prompt_set
 from callcenter.dialogue.services import SessionServices
 from callcenter.dialogue.session import CallSession
@@ -18,12 +23,7 @@ from callcenter.settings import Settings
 from callcenter.store.calls import get_call
 from callcenter.store.db import transaction
 from callcenter.store.recorder import CallRecorder
-from callcenter.tasks.handoff import enqueue_after_commit, summarise_handoff
-from callcenter.telephony.ports import MediaStreamHandler, StreamContext, StreamOutput
-from callcenter.telephony.rest import CallControl, CallEndedError
-from callcenter.telephony.twiml import transfer_twiml
 from callcenter.tools import ToolService
-from callcenter.tools.context import CallContext
 from callcenter.tts.base import Synthesizer
 
 log = logging.getLogger(__name__)
@@ -74,43 +74,6 @@ class CallSessionFactory:
             return call.from_number if call is not None else ""
 
 
-class CallHandoff:
-    """Escalation: handoff row with a summary, then Twilio redirects the live call."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        recorder: CallRecorder,
-        call_control: CallControl,
-    ) -> None:
-        self.settings = settings
-        self.recorder = recorder
-        self.call_control = call_control
-
-    async def transfer(self, context: StreamContext, ctx: CallContext, reason: str) -> None:
-        destination = self.settings.human_destination
-
-        def write(session: Session) -> int:
-            # Queued behind the call's turns, so the fallback summary sees all of them.
-            handoff = create_handoff(session, context.call_id, reason, destination)
-            enqueue_after_commit(session, summarise_handoff, handoff.id)
-            return handoff.id
-
-        try:
-            await asyncio.wait_for(self.recorder.write(write, "handoff"), timeout=5.0)
-        except Exception:
-            log.exception("handoff row not written yet; transferring anyway")
-        try:
-            await self.call_control.redirect(
-                context.call_sid, transfer_twiml(self.settings, context.call_id, line="")
-            )
-        except CallEndedError:
-            log.info("call %s ended before the transfer", context.call_sid)
-
-    async def hang_up(self, context: StreamContext) -> None:
-        await self.call_control.hangup(context.call_sid)
-
-
 async def warm_fixed_lines(phrases: PhraseCache, prompts: PromptSet) -> None:
     for name in FIXED_LINES:
         texts = backchannel_lines(prompts) if name == "backchannel" else [prompts.render(name)]
@@ -124,12 +87,11 @@ def build_services(
     *,
     session_factory: sessionmaker[Session],
     recorder: CallRecorder,
-    call_control: CallControl,
+    call_control: CallControlPort,
     transcriber: Transcriber,
     chat: ChatModel,
     synthesizer: Synthesizer,
 ) -> SessionServices:
-    handoff = CallHandoff(settings, recorder, call_control)
     return SessionServices(
         settings=settings,
         transcriber=transcriber,
@@ -138,6 +100,5 @@ def build_services(
         phrases=PhraseCache(synthesizer),
         recorder=recorder,
         tools=ToolService(session_factory, settings),
-        transfer=handoff.transfer,
-        hang_up=handoff.hang_up,
+        call_control=call_control,
     )

@@ -13,7 +13,7 @@ from string import Template
 from sqlalchemy.orm import Session
 
 from callcenter.store.prompts import default_prompt_bodies, published_prompts
-from callcenter.tools.policy import words
+from callcenter.text.words import words
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from callcenter.llm.base import (
     ChatModel,
@@ -22,10 +22,10 @@ from callcenter.llm.base import (
     ToolCallStarting,
     ToolSchema,
 )
-from callcenter.tools.base import Action, ToolOutcome
+from callcenter.tools.base import Action, ToolCall, ToolOutcome
 from callcenter.tts.clauses import ClauseChunker
 
-ExecuteTool = Callable[[ToolCallRequest], Awaitable[ToolOutcome]]
+ExecuteTool = Callable[[ToolCall], Awaitable[ToolOutcome]]
 
 
 @dataclass(frozen=True)
@@ -49,28 +49,28 @@ class ReplyResult:
 
 
 ItemSink = Callable[[Speak], Awaitable[None]]
-ToolReplyMode = Literal["say", "llm"]
 
 
 class ReplyRunner:
+    """The default replier: the LLM answers, with tool calls for account operations."""
+
     def __init__(
         self,
         chat: ChatModel,
         tools: Sequence[ToolSchema],
         execute_tool: ExecuteTool,
         *,
-        max_tool_rounds: int = 3,
-        tool_reply_mode: ToolReplyMode = "say",
-        before_tools: Callable[[], Awaitable[None]] | None = None,
         filler: str = "",
+        asr_hint: Callable[[], str | None] = lambda: None,
     ) -> None:
-        self._before_tools = before_tools
         self._filler = filler
         self._chat = chat
         self._tools = tools
         self._execute_tool = execute_tool
-        self._max_tool_rounds = max_tool_rounds
-        self._tool_reply_mode = tool_reply_mode
+        self._asr_hint = asr_hint
+
+    def asr_hint(self) -> str | None:
+        return self._asr_hint()
 
     async def run(
         self,
@@ -78,41 +78,37 @@ class ReplyRunner:
         speak: ItemSink,
         *,
         session_key: str,
-        result: ReplyResult | None = None,
-    ) -> ReplyResult:
+        result: ReplyResult,
+        before_effects: Callable[[], Awaitable[None]],
+    ) -> None:
         """Run to the end of the reply. ``result`` is filled as tools run, so a caller that
         cancels the reply (barge-in) still knows which tools already executed."""
-        result = result if result is not None else ReplyResult()
         working: list[Message] = list(messages)
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        for _round in range(self._max_tool_rounds + 1):
-            calls = await self._stream_round(working, speak, session_key, result, started)
-            if not calls:
-                return result
-            if self._before_tools is not None:
-                await self._before_tools()  # e.g. wait until a speculative turn is confirmed
-            request_message = _assistant_tool_calls(calls)
-            working.append(request_message)
-            result.tool_messages.append(request_message)
-            for call in calls:
-                # A tool that started must finish and be recorded even if the caller
-                # interrupts: its side effect (a payment) happens either way.
-                await asyncio.shield(self._run_tool(call, working, result))
-            if result.action != "continue" or self._tool_reply_mode == "say":
-                # Speak what code decided (read-backs, refusals, balances) verbatim: a small
-                # model paraphrasing numbers is how wrong amounts reach callers.
-                for outcome in result.outcomes[-len(calls) :]:
-                    line = outcome.speak or outcome.say
-                    if line:
-                        await speak(Speak(line))
-                return result
-        return result
+        started = asyncio.get_running_loop().time()
+        calls = await self._stream_round(working, speak, session_key, result, started)
+        if not calls:
+            return
+        await before_effects()  # e.g. wait until a speculative turn is confirmed
+        request_message = _assistant_tool_calls(calls)
+        working.append(request_message)
+        result.tool_messages.append(request_message)
+        for call in calls:
+            # A tool that started must finish and be recorded even if the caller
+            # interrupts: its side effect (a payment) happens either way.
+            await asyncio.shield(self._run_tool(call, working, result))
+        # Speak what code decided (read-backs, refusals, balances) verbatim: a small
+        # model paraphrasing numbers is how wrong amounts reach callers.
+        for outcome in result.outcomes[-len(calls) :]:
+            line = outcome.speak or outcome.say
+            if line:
+                await speak(Speak(line))
 
     async def _run_tool(
         self, call: ToolCallRequest, working: list[Message], result: ReplyResult
     ) -> None:
-        outcome = await self._execute_tool(call)
+        outcome = await self._execute_tool(
+            ToolCall(call.id, call.name, call.arguments, call.raw_arguments)
+        )
         result.outcomes.append(outcome)
         tool_message = outcome.message()
         working.append(tool_message)

@@ -6,32 +6,19 @@ app, the telephony endpoint or the process runtime.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 from callcenter.asr.base import Transcriber
-from callcenter.dialogue.reply import ToolReplyMode
-from callcenter.dialogue.timing import TurnTiming
+from callcenter.dialogue.ports import CallControlPort
+from callcenter.dialogue.replying import ReplierFactory, llm_replier
 from callcenter.dialogue.voice import PhraseCache
-from callcenter.llm.base import ChatModel, ToolCallRequest
+from callcenter.llm.base import ChatModel
 from callcenter.settings import Settings
 from callcenter.store.recorder import CallRecorder
-from callcenter.telephony.ports import StreamContext
-from callcenter.tools.base import ToolOutcome
-from callcenter.tools.context import CallContext
 from callcenter.tools.service import ToolService
 from callcenter.tts.base import Synthesizer
-
-
-class ToolBox(Protocol):
-    def schemas(self) -> Sequence[dict[str, Any]]: ...
-
-    async def refresh(self, max_age_s: float | None = None) -> None: ...
-
-    async def execute(
-        self, ctx: CallContext, request: ToolCallRequest, *, turn_seq: int | None
-    ) -> ToolOutcome: ...
+from callcenter.turn_timing import TurnTiming
 
 
 @dataclass
@@ -43,11 +30,10 @@ class SessionServices:
     phrases: PhraseCache
     recorder: CallRecorder
     tools: ToolService
-    # Hand the live call to a human (handoff row, summary job, Twilio redirect).
-    transfer: Callable[[StreamContext, CallContext, str], Awaitable[None]]
-    hang_up: Callable[[StreamContext], Awaitable[None]]
+    # Hand the live call to a human (handoff row, summary job, redirect), or hang up.
+    call_control: CallControlPort
     # A turn's timing, once complete (metrics, traces).
     observe_timing: Callable[[str, TurnTiming], None] = lambda _call_id, _timing: None
     observe_barge_in: Callable[[float], None] = lambda _seconds: None
-    on_call_ended: Callable[[str], None] = lambda _call_id: None
-    tool_reply_mode: ToolReplyMode = "say"
+    # One replier per call (the LLM with tools unless task flows are plugged in).
+    make_replier: ReplierFactory = llm_replier

@@ -24,8 +24,6 @@ class TurnPolicy:
     # Low-confidence transcripts in a row before escalating to a human.
     max_low_confidence_turns: int = 3
     low_confidence: float = 0.35
-    # LLM tool rounds per caller turn before the agent stops and answers.
-    max_tool_rounds: int = 3
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TurnPolicy:

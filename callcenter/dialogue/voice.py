@@ -1,18 +1,27 @@
-"""The agent's voice: clauses -> TTS -> 8 kHz μ-law -> Twilio, with playout tracking.
+"""Voice: what the agent is about to say -> checks -> TTS -> 8 kHz μ-law -> playout.
 
-Fixed lines (greeting, re-prompt, goodbye, hand-off) are synthesised once per process and
-replayed from a cache, so they start instantly.
+Two checks run on model text before the caller hears it: the guard (no invented account
+data to an unverified caller, no tool names) and the acknowledgement filter (no "Okay."
+from the model right after the backchannel already said it). Fixed lines (greeting,
+re-prompt, goodbye, hand-off) are synthesised once per process and replayed from a
+cache, so they start instantly.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from contextlib import aclosing
 
 from callcenter.audio.g711 import PHONE_RATE
-from callcenter.telephony.playout import PlayoutTracker
+from callcenter.dialogue.agent_turn import AgentTurn
+from callcenter.dialogue.call_log import CallLog
+from callcenter.dialogue.guard import SAFE_LINE, mentions_internals, unverified_leak
+from callcenter.dialogue.heard import SpokenClause
+from callcenter.dialogue.playout import PlayoutTracker
+from callcenter.dialogue.prompts import is_acknowledgement
+from callcenter.dialogue.reply import Speak
+from callcenter.tools.context import CallContext
 from callcenter.tts.base import Synthesizer
 from callcenter.tts.render import render_ulaw, to_phone_audio
 from callcenter.tts.speakable import speakable
@@ -45,43 +54,65 @@ class PhraseCache:
 
 
 class AgentVoice:
-    """Speaks one utterance at a time through a :class:`PlayoutTracker`."""
+    """Speaks one agent turn at a time through a :class:`PlayoutTracker`."""
 
     def __init__(
         self,
         synthesizer: Synthesizer,
-        tracker: PlayoutTracker,
+        playout: PlayoutTracker,
         phrases: PhraseCache,
-        on_first_audio: Callable[[float], None] | None = None,
+        *,
+        tools_ctx: CallContext,
+        backchannels: list[str],
+        call_log: CallLog,
+        on_first_audio: Callable[[AgentTurn, float], None],
     ) -> None:
         self._synthesizer = synthesizer
-        self.tracker = tracker
+        self.playout = playout
         self._phrases = phrases
+        self._tools_ctx = tools_ctx
+        self.backchannels = backchannels
+        self._log = call_log
         self._on_first_audio = on_first_audio
-        self._utterance_sent = False
-        self._gate: asyncio.Event | None = None
+        self._turn: AgentTurn | None = None
+        self._sent = False
         # One sender at a time: a backchannel must never interleave with a clause.
         self._lock = asyncio.Lock()
-        # When the first audio that answers (not a backchannel) was sent.
-        self.first_answer_wall: float | None = None
-        # Whether this utterance opened with a backchannel ("Okay.").
+        # Per turn: it opened with a backchannel; the model spoke; the guard stepped in.
         self.acknowledged = False
+        self._model_spoke = False
+        self._guarded = False
 
-    def begin(self, utterance_id: str, gate: asyncio.Event | None = None) -> None:
-        """Start an utterance. With a ``gate``, audio is synthesised but not sent until
+    def begin(self, turn: AgentTurn) -> None:
+        """Start a turn. With a gate on the turn, audio is synthesised but not sent until
         the gate opens (a speculative reply waiting for the end of the caller's turn)."""
-        self.tracker.begin(utterance_id)
-        self._utterance_sent = False
-        self._gate = gate
-        self.first_answer_wall = None
-        self.acknowledged = False
-
-    @property
-    def sent_anything(self) -> bool:
-        return self._utterance_sent
+        self.playout.begin(turn.id)
+        self._turn = turn
+        self._sent = self.acknowledged = self._model_spoke = self._guarded = False
 
     async def end(self) -> None:
-        await self.tracker.end()
+        await self.playout.end()
+
+    async def speak(self, item: Speak) -> tuple[str, float] | None:
+        """Check and say one item; returns what was said and its duration in ms, or None
+        when the item was dropped."""
+        if item.from_model and not self._model_spoke:
+            self._model_spoke = True
+            if self.acknowledged and is_acknowledgement(item.text, self.backchannels):
+                # The backchannel already acknowledged; "Okay. Sure." sounds canned.
+                self._log.event("dropped_acknowledgement", {"clause": item.text})
+                return None
+        if item.cached:
+            return item.text, await self.say_cached(item.text)
+        if item.from_model and (
+            unverified_leak(item.text, self._tools_ctx) or mentions_internals(item.text)
+        ):
+            if self._guarded:
+                return None  # one safe line is enough; drop the rest of the claim
+            self._guarded = True
+            self._log.event("guarded", {"clause": "[withheld]"})
+            return SAFE_LINE, await self.say_clause(SAFE_LINE)
+        return item.text, await self.say_clause(item.text)
 
     async def say_clause(self, clause: str) -> float:
         """Synthesise and send one clause as it is produced; returns its duration in ms."""
@@ -100,31 +131,41 @@ class AgentVoice:
         await self._send(ulaw)
         return len(ulaw) / BYTES_PER_MS
 
-    async def say_backchannel(self, text: str) -> float | None:
-        """A short cached acknowledgement ("Okay."), only if nothing was said yet in this
-        utterance; returns its duration, or None when the answer got there first."""
-        ulaw = await self._phrases.get(text)
-        if self._gate is not None and not self._gate.is_set():
-            await self._gate.wait()
+    async def backchannel(self, turn: AgentTurn, delay_ms: int) -> None:
+        """If the answer is not ready soon after the turn ended, acknowledge it ("Okay.")
+        so the caller is not left in silence; it is part of what the caller heard."""
+        lines = self.backchannels
+        if delay_ms <= 0 or not lines:
+            return
+        # Rotate: the same "Okay." before every answer sounds like a machine.
+        line = lines[turn.seq % len(lines)]
+        await turn.confirmed()
+        await asyncio.sleep(delay_ms / 1000.0)
+        if self._sent or self._turn is not turn:
+            return
+        ulaw = await self._phrases.get(line)
         async with self._lock:
-            if self._utterance_sent:
-                return None
+            if self._sent:
+                return  # the answer got there first
             await self._send_locked(ulaw, answer=False)
             self.acknowledged = True
-        return len(ulaw) / BYTES_PER_MS
+        turn.spoken.clauses.insert(0, SpokenClause(line, len(ulaw) / BYTES_PER_MS))
+        turn.timing.backchannel = True
 
     async def _send(self, ulaw: bytes) -> None:
-        if self._gate is not None and not self._gate.is_set():
-            await self._gate.wait()
+        turn = self._turn
+        if turn is not None:
+            await turn.confirmed()
         async with self._lock:
             await self._send_locked(ulaw, answer=True)
 
     async def _send_locked(self, ulaw: bytes, *, answer: bool) -> None:
-        now = time.monotonic()
-        if answer and self.first_answer_wall is None:
-            self.first_answer_wall = now
-        if not self._utterance_sent:
-            self._utterance_sent = True
-            if self._on_first_audio is not None:
-                self._on_first_audio(now)
-        await self.tracker.send_audio(ulaw)
+        turn = self._turn
+        now = asyncio.get_running_loop().time()
+        if turn is not None:
+            if answer and turn.first_answer_wall is None:
+                turn.first_answer_wall = now
+            if not self._sent:
+                self._sent = True
+                self._on_first_audio(turn, now)
+        await self.playout.send_audio(ulaw)

@@ -81,10 +81,6 @@ class SessionStates:
     def __contains__(self, session_key: str) -> bool:
         return session_key in self._saved
 
-    @property
-    def saved_bytes(self) -> int:
-        return sum(state.nbytes for state in self._saved.values())
-
     def mark_changed(self) -> None:
         """The owner's cells changed (a prompt was evaluated or tokens generated)."""
         self._owner_dirty = True

@@ -1,135 +1,58 @@
-"""The wire format of the speech services: pure encoding, no I/O.
-
-ASR — ``POST /v1/transcribe``: the body is one utterance of raw mono 16 kHz samples,
-little-endian, ``float32`` (``X-Audio-Format: f32le``, the default: bit-exact, so a
-remote transcript equals the in-process one) or ``int16`` (``s16le``: half the bytes).
-``X-ASR-Hint: digits`` selects the digits decoder. The answer is a JSON Transcript.
-
-TTS — WebSocket ``/v1/stream``, one connection per clause: the client sends
-``{"text": ...}``; the server answers ``{"type": "start", "sample_rate", "encoding"}``,
-then one binary message per audio chunk (float32 LE samples), then ``{"type": "end"}``,
-or ``{"type": "error", "message"}``. The client closing the socket stops synthesis.
-A new socket per clause costs one loopback-cheap handshake and makes "stop" a close,
-with no cancel message to race against audio already in flight.
-"""
+"""The wire format of the speech services (each engine package holds its own half)."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
-from typing import Any, Literal
+from callcenter.asr.wire import (
+    AUDIO_FORMATS,
+    FORMAT_HEADER,
+    HINT_HEADER,
+    HINTS,
+    INFO_PATH,
+    MAX_BODY_BYTES,
+    MAX_UTTERANCE_S,
+    TRANSCRIBE_PATH,
+    AudioFormat,
+    check_hint,
+    decode_audio,
+    encode_audio,
+    transcript_from_json,
+    transcript_to_json,
+)
+from callcenter.service_errors import WireError, bearer_headers
+from callcenter.tts.wire import (
+    MAX_TEXT_CHARS,
+    STREAM_PATH,
+    TTS_ENCODING,
+    decode_chunk,
+    parse_tts_event,
+    parse_tts_request,
+    tts_event,
+    tts_request,
+)
 
-import numpy as np
-
-from callcenter.asr.base import ASR_RATE, HINT_DIGITS, Transcript
-
-TRANSCRIBE_PATH = "/v1/transcribe"
-FORMAT_HEADER = "x-audio-format"
-HINT_HEADER = "x-asr-hint"
-AudioFormat = Literal["f32le", "s16le"]
-AUDIO_FORMATS: dict[str, str] = {"f32le": "<f4", "s16le": "<i2"}
-HINTS = frozenset({HINT_DIGITS})
-# Longest utterance the ASR service accepts; endpointing cuts turns far shorter.
-MAX_UTTERANCE_S = 120
-MAX_BODY_BYTES = MAX_UTTERANCE_S * ASR_RATE * 4
-
-STREAM_PATH = "/v1/stream"
-INFO_PATH = "/v1/info"
-TTS_ENCODING = "f32le"
-MAX_TEXT_CHARS = 4000
-
-
-class WireError(ValueError):
-    """A malformed request or message; the text says what was expected."""
-
-
-def encode_audio(samples: np.ndarray, audio_format: AudioFormat = "f32le") -> bytes:
-    audio = np.asarray(samples, dtype=np.float32).reshape(-1)
-    if audio_format == "s16le":
-        return (np.clip(audio, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
-    return audio.astype("<f4").tobytes()
-
-
-def decode_audio(body: bytes, audio_format: str) -> np.ndarray:
-    dtype = AUDIO_FORMATS.get(audio_format)
-    if dtype is None:
-        raise WireError(
-            f"{FORMAT_HEADER} must be one of {sorted(AUDIO_FORMATS)}, got {audio_format!r}"
-        )
-    width = np.dtype(dtype).itemsize
-    if len(body) % width:
-        raise WireError(f"{audio_format} body of {len(body)} bytes is not whole samples")
-    samples = np.frombuffer(body, dtype=dtype)
-    if audio_format == "s16le":
-        return (samples.astype(np.float32) / 32768.0).astype(np.float32)
-    return samples.astype(np.float32)
-
-
-def check_hint(hint: str | None) -> str | None:
-    if hint in (None, ""):
-        return None
-    if hint not in HINTS:
-        raise WireError(f"{HINT_HEADER} must be one of {sorted(HINTS)}, got {hint!r}")
-    return hint
-
-
-def transcript_to_json(transcript: Transcript) -> dict[str, Any]:
-    return asdict(transcript)
-
-
-def transcript_from_json(data: Any) -> Transcript:
-    try:
-        return Transcript(
-            text=str(data["text"]),
-            confidence=float(data["confidence"]),
-            language=str(data.get("language", "en")),
-            audio_s=float(data.get("audio_s", 0.0)),
-            decode_s=float(data.get("decode_s", 0.0)),
-            batch_size=int(data.get("batch_size", 1)),
-        )
-    except (KeyError, TypeError, ValueError) as error:
-        raise WireError(f"not a transcript: {data!r:.200}") from error
-
-
-def tts_request(text: str) -> str:
-    return json.dumps({"text": text})
-
-
-def parse_tts_request(message: str) -> str:
-    """The text of a client's first message ``{"text": ...}``."""
-    try:
-        data = json.loads(message)
-    except json.JSONDecodeError as error:
-        raise WireError(f"expected a JSON object, got {message!r:.100}") from error
-    text = data.get("text") if isinstance(data, dict) else None
-    if not isinstance(text, str):
-        raise WireError('expected {"text": "<clause to speak>"}')
-    if len(text) > MAX_TEXT_CHARS:
-        raise WireError(f"text is {len(text)} characters; at most {MAX_TEXT_CHARS} per stream")
-    return text
-
-
-def tts_event(kind: Literal["start", "end", "error"], **fields: Any) -> str:
-    return json.dumps({"type": kind, **fields})
-
-
-def parse_tts_event(message: str) -> dict[str, Any]:
-    try:
-        data = json.loads(message)
-    except json.JSONDecodeError as error:
-        raise WireError(f"expected a JSON event, got {message!r:.100}") from error
-    if not isinstance(data, dict) or data.get("type") not in {"start", "end", "error"}:
-        raise WireError(f"unknown TTS event {message!r:.100}")
-    return data
-
-
-def decode_chunk(payload: bytes) -> np.ndarray:
-    if len(payload) % 4:
-        raise WireError(f"audio chunk of {len(payload)} bytes is not whole float32 samples")
-    return np.frombuffer(payload, dtype="<f4").astype(np.float32)
-
-
-def bearer_headers(token: str) -> dict[str, str]:
-    """What a client of a speech service sends (nothing when no token is configured);
-    the servers check it in callcenter.remote.serving.ServiceTokenGuard."""
-    return {"authorization": f"Bearer {token}"} if token else {}
+__all__ = [
+    "AUDIO_FORMATS",
+    "FORMAT_HEADER",
+    "HINTS",
+    "HINT_HEADER",
+    "INFO_PATH",
+    "MAX_BODY_BYTES",
+    "MAX_TEXT_CHARS",
+    "MAX_UTTERANCE_S",
+    "STREAM_PATH",
+    "TRANSCRIBE_PATH",
+    "TTS_ENCODING",
+    "AudioFormat",
+    "WireError",
+    "bearer_headers",
+    "check_hint",
+    "decode_audio",
+    "decode_chunk",
+    "encode_audio",
+    "parse_tts_event",
+    "parse_tts_request",
+    "transcript_from_json",
+    "transcript_to_json",
+    "tts_event",
+    "tts_request",
+]

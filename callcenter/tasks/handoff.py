@@ -12,24 +12,32 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from callcenter.dialogue.escalation import (
-    fallback_summary,
-    summarise_with_llm,
-    transcript,
-)
 from callcenter.llm.base import ChatModel
 from callcenter.settings import get_settings
 from callcenter.store.db import transaction
 from callcenter.store.models import Handoff
+from callcenter.store.recorder import CallRecorder
 from callcenter.tasks.celery_app import app
 from callcenter.tasks.common import build_chat_model, factory_for
 from callcenter.tasks.outbox import enqueue_after_commit
+from callcenter.tasks.summary import (
+    create_handoff,
+    fallback_summary,
+    summarise_with_llm,
+    transcript,
+)
 
 log = logging.getLogger(__name__)
 
 LLM = "llm"
 
-__all__ = ["build_chat_model", "enqueue_after_commit", "run_summary", "summarise_handoff"]
+__all__ = [
+    "HandoffOpener",
+    "build_chat_model",
+    "enqueue_after_commit",
+    "run_summary",
+    "summarise_handoff",
+]
 
 
 def run_summary(
@@ -85,3 +93,21 @@ def summarise_handoff(handoff_id: int) -> str:
     return run_summary(
         factory_for(settings.sqlalchemy_url), handoff_id, lambda: build_chat_model(settings)
     )
+
+
+class HandoffOpener:
+    """Opens a handoff when a live call is escalated: the row with its fallback summary,
+    and the job that asks the LLM for a better one (enqueued once the row commits)."""
+
+    def __init__(self, recorder: CallRecorder, destination: str) -> None:
+        self.recorder = recorder
+        self.destination = destination
+
+    async def __call__(self, call_id: str, reason: str) -> None:
+        def write(session: Session) -> int:
+            # Queued behind the call's turns, so the fallback summary sees all of them.
+            handoff = create_handoff(session, call_id, reason, self.destination)
+            enqueue_after_commit(session, summarise_handoff, handoff.id)
+            return handoff.id
+
+        await asyncio.wait_for(self.recorder.write(write, "handoff"), timeout=5.0)

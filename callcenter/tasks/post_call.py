@@ -17,12 +17,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from callcenter.dialogue.escalation import (
-    HandoffSummary,
-    fallback_summary,
-    summarise_with_llm,
-    transcript,
-)
 from callcenter.llm.base import ChatModel
 from callcenter.settings import Settings, get_settings
 from callcenter.store.calls import LIVE_STATUSES, list_tool_invocations, list_turns
@@ -30,6 +24,12 @@ from callcenter.store.db import transaction
 from callcenter.store.models import Call, CallStatus, Handoff, Speaker, ToolStatus
 from callcenter.tasks.celery_app import app
 from callcenter.tasks.common import build_chat_model, factory_for
+from callcenter.tasks.summary import (
+    HandoffSummary,
+    fallback_summary,
+    summarise_with_llm,
+    transcript,
+)
 
 log = logging.getLogger(__name__)
 

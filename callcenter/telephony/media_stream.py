@@ -8,12 +8,12 @@ Order of business:
 2. ``start`` must carry our stream token in ``customParameters`` (else 1008). The token
    works once and a call has one live stream (callcenter.telephony.stream_guard): a
    replay or a second socket for a live call is closed with 1008 and logged, before
-   anything is written. Then the runtime's ``handler_factory`` builds the handler.
+   anything is written. Then the edge's ``handler_factory`` builds the handler.
 3. Frames are dispatched in order through an inbox drained by one worker task, so a
    slow handler never stops us reading the socket. Media beyond ``MAX_PENDING_MEDIA``
    is dropped (counted) instead of backing the socket up.
 4. Anything malformed is logged with the call id, counted and skipped; the call goes on.
-5. At the end the handler gets ``on_stop`` and the store gets the call's status.
+5. At the end the handler gets ``on_stop`` and ``call_records`` the call's end.
 """
 
 from __future__ import annotations
@@ -22,17 +22,15 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import anyio
 from starlette.websockets import WebSocket, WebSocketState
 
+from callcenter.dialogue.ports import MediaStreamHandler, StopReason, StreamContext
 from callcenter.keys import stream_token_keys
 from callcenter.logs import current_call_id
-from callcenter.store import calls as call_store
-from callcenter.store.db import transaction
-from callcenter.store.models import Call, CallStatus
 from callcenter.store.stream_claims import ClaimRefused
+from callcenter.telephony.edge import TelephonyEdge
 from callcenter.telephony.media_protocol import (
     Connected,
     Dtmf,
@@ -45,7 +43,6 @@ from callcenter.telephony.media_protocol import (
     Stop,
     parse_inbound,
 )
-from callcenter.telephony.ports import MediaStreamHandler, StopReason, StreamContext
 from callcenter.telephony.signatures import (
     SIGNATURE_HEADER,
     StreamTokenError,
@@ -54,9 +51,6 @@ from callcenter.telephony.signatures import (
 )
 from callcenter.telephony.stream_guard import StreamGuard, claim_in_store, release_in_store
 from callcenter.telephony.stream_output import StreamSender
-
-if TYPE_CHECKING:
-    from callcenter.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +70,7 @@ _Item = Media | Dtmf | Mark | _StopItem
 
 
 async def media_stream_endpoint(websocket: WebSocket) -> None:
-    runtime: Runtime = websocket.app.state.runtime
+    runtime: TelephonyEdge = websocket.app.state.runtime
     await websocket.accept()
     if not validate_stream_upgrade(runtime.settings, websocket.headers.get(SIGNATURE_HEADER)):
         runtime.metrics.rejected_streams.labels("signature").inc()
@@ -87,7 +81,7 @@ async def media_stream_endpoint(websocket: WebSocket) -> None:
 
 
 class MediaStreamConnection:
-    def __init__(self, websocket: WebSocket, runtime: Runtime) -> None:
+    def __init__(self, websocket: WebSocket, runtime: TelephonyEdge) -> None:
         self.ws = websocket
         self.runtime = runtime
         self.context: StreamContext | None = None
@@ -189,11 +183,15 @@ class MediaStreamConnection:
         )
         self.runtime.live_calls += 1
         self.runtime.metrics.live_calls.inc()
-        await self._store(self._record_start)
+        context = self.context
+        await self._store(lambda: self.runtime.call_records.stream_started(context))
         self.sender = StreamSender(start.stream_sid, self.ws.send_text, self._dropped_marks)
         self._tasks.append(asyncio.create_task(self.sender.run(), name=f"ws-writer-{call_id}"))
         try:
-            self.handler = await self.runtime.handler_factory(self.context, self.sender)
+            factory = self.runtime.handler_factory
+            if factory is None:
+                raise RuntimeError("no call handler in this process")
+            self.handler = await factory(self.context, self.sender)
         except Exception:
             # No session means no agent: close so Twilio runs <Connect action> (a human).
             log.exception("handler factory failed")
@@ -294,7 +292,10 @@ class MediaStreamConnection:
             )
         self.runtime.live_calls -= 1
         self.runtime.metrics.live_calls.dec()
-        await self._store(lambda: self._record_end(reason))
+        context, malformed = self.context, self._malformed
+        await self._store(
+            lambda: self.runtime.call_records.stream_stopped(context, reason, malformed)
+        )
         log.info("stream ended (%s)", reason)
 
     async def _close(self, code: int, reason: str) -> None:
@@ -311,41 +312,3 @@ class MediaStreamConnection:
             await anyio.to_thread.run_sync(fn)
         except Exception:
             log.exception("could not record stream state")
-
-    def _record_start(self) -> None:
-        assert self.context is not None
-        with transaction(self.runtime.session_factory) as session:
-            call = session.get(Call, self.context.call_id)
-            if call is None:
-                log.warning("call not in the store")
-                return
-            call.stream_sid = self.context.stream_sid
-            call.server_id = self.runtime.server_id
-            call.status = CallStatus.in_progress
-            call_store.add_event(
-                session,
-                call_id=call.id,
-                kind="stream_started",
-                payload={"stream_sid": self.context.stream_sid},
-            )
-
-    def _record_end(self, reason: StopReason) -> None:
-        assert self.context is not None
-        status = CallStatus.transferred if reason == "transfer" else CallStatus.completed
-        with transaction(self.runtime.session_factory) as session:
-            call = session.get(Call, self.context.call_id)
-            if call is None:
-                return
-            if call.status != CallStatus.transferred:
-                call_store.set_call_status(session, call.id, status, end_reason=reason)
-            call_store.add_event(
-                session,
-                call_id=call.id,
-                kind="stream_stopped",
-                payload={"reason": reason, "malformed_frames": self._malformed},
-            )
-            # The post-call summary and disposition (and the CRM event) run as a job.
-            from callcenter.tasks.outbox import enqueue_after_commit
-            from callcenter.tasks.post_call import summarise_call
-
-            enqueue_after_commit(session, summarise_call, call.id)

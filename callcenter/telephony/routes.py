@@ -13,7 +13,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import anyio
 from sqlalchemy.exc import IntegrityError
@@ -27,12 +27,10 @@ from callcenter.store import calls as call_store
 from callcenter.store.db import transaction
 from callcenter.store.models import CallDirection, CallStatus
 from callcenter.telephony import twiml
+from callcenter.telephony.edge import TelephonyEdge
 from callcenter.telephony.media_stream import media_stream_endpoint
 from callcenter.telephony.rest import CallControlError
 from callcenter.telephony.signatures import SIGNATURE_HEADER, create_stream_token, validate_webhook
-
-if TYPE_CHECKING:
-    from callcenter.runtime import Runtime
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,7 +51,7 @@ def _twiml(body: str) -> Response:
 
 
 async def _signed_form(request: Request) -> FormData | None:
-    runtime: Runtime = request.app.state.runtime
+    runtime: TelephonyEdge = request.app.state.runtime
     form = await request.form()
     ok = validate_webhook(
         runtime.settings,
@@ -85,7 +83,7 @@ async def voice(request: Request) -> Response:
     form = await _signed_form(request)
     if form is None:
         return _forbidden()
-    runtime: Runtime = request.app.state.runtime
+    runtime: TelephonyEdge = request.app.state.runtime
     settings = runtime.settings
     call_sid = str(form.get("CallSid") or "")
     if not call_sid:
@@ -131,7 +129,7 @@ async def status(request: Request) -> Response:
     form = await _signed_form(request)
     if form is None:
         return _forbidden()
-    runtime: Runtime = request.app.state.runtime
+    runtime: TelephonyEdge = request.app.state.runtime
     call_sid = str(form.get("CallSid") or "")
     if not call_sid:
         return Response(status_code=204)
@@ -160,7 +158,7 @@ async def status(request: Request) -> Response:
     return Response(status_code=204)
 
 
-def _call_event(runtime: Runtime, call_sid: str, kind: str, payload: dict[str, str]) -> None:
+def _call_event(runtime: TelephonyEdge, call_sid: str, kind: str, payload: dict[str, str]) -> None:
     with transaction(runtime.session_factory) as session:
         call = call_store.get_call_by_sid(session, call_sid)
         if call is not None:
@@ -172,7 +170,7 @@ async def dial_result(request: Request) -> Response:
     form = await _signed_form(request)
     if form is None:
         return _forbidden()
-    runtime: Runtime = request.app.state.runtime
+    runtime: TelephonyEdge = request.app.state.runtime
     params = {key: str(value) for key, value in form.multi_items()}
     outcome = params.get("DialCallStatus") or params.get("QueueResult") or ""
     call_id = request.query_params.get("call_id", "")
@@ -190,7 +188,7 @@ async def connect_action(request: Request) -> Response:
     form = await _signed_form(request)
     if form is None:
         return _forbidden()
-    runtime: Runtime = request.app.state.runtime
+    runtime: TelephonyEdge = request.app.state.runtime
     call_sid = str(form.get("CallSid") or "")
     call_id = request.query_params.get("call_id", "")
 
@@ -210,7 +208,7 @@ async def connect_action(request: Request) -> Response:
 # --- JSON API ---------------------------------------------------------------------------
 
 
-def _call_id_by_sid(runtime: Runtime, call_sid: str) -> str:
+def _call_id_by_sid(runtime: TelephonyEdge, call_sid: str) -> str:
     with transaction(runtime.session_factory) as session:
         call = call_store.get_call_by_sid(session, call_sid)
         return call.id if call is not None else ""
@@ -232,7 +230,7 @@ async def create_call(request: Request) -> Response:
     token is minted at answer time (a ringing phone can outlast its TTL) and the call row
     is the same one the webhook finds by CallSid.
     """
-    runtime: Runtime = request.app.state.runtime
+    runtime: TelephonyEdge = request.app.state.runtime
     settings = runtime.settings
     if not settings.api_token:
         return JSONResponse({"error": "API disabled: set CALLCENTER_API_TOKEN"}, status_code=403)

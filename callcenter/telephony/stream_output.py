@@ -36,7 +36,7 @@ ULAW_SILENCE = b"\xff"
 
 
 class StreamSender:
-    """Implements :class:`callcenter.telephony.ports.StreamOutput` for one stream."""
+    """Implements :class:`callcenter.dialogue.ports.StreamOutput` for one stream."""
 
     def __init__(
         self,

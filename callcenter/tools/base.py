@@ -23,6 +23,17 @@ Action = Literal["continue", "transfer", "end_call"]
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """One call of a tool, as the dialogue asks for it (the model's arguments, parsed)."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+    # The arguments as the model produced them (for audit when they fail to parse).
+    raw_arguments: str = ""
+
+
+@dataclass(frozen=True)
 class ToolResult:
     """What a handler (or a policy check) decided. ``data`` is what the model reads."""
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from callcenter.asr.numbers import parse_digits
+from callcenter.text.spoken_numbers import parse_digits
 from callcenter.tools.spoken import digits_in, parse_dates
 
 InputSource = Literal["speech", "dtmf"]

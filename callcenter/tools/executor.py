@@ -21,13 +21,12 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from sqlalchemy.orm import Session, sessionmaker
 
-from callcenter.llm.base import ToolCallRequest
 from callcenter.settings import Settings, get_settings
 from callcenter.store.calls import add_tool_invocation
 from callcenter.store.db import transaction
 from callcenter.store.models import ToolStatus
 from callcenter.tools import policy
-from callcenter.tools.base import ToolOutcome, ToolResult, ToolRun, ToolSpec
+from callcenter.tools.base import ToolCall, ToolOutcome, ToolResult, ToolRun, ToolSpec
 from callcenter.tools.context import CallContext
 from callcenter.tools.redaction import REDACTED, is_secret_key, redact
 from callcenter.tools.registry import ToolSet
@@ -53,13 +52,13 @@ class ToolExecutor:
         self._validators: dict[tuple[str, int], Draft202012Validator] = {}
 
     async def aexecute(
-        self, ctx: CallContext, request: ToolCallRequest, *, turn_seq: int | None = None
+        self, ctx: CallContext, request: ToolCall, *, turn_seq: int | None = None
     ) -> ToolOutcome:
         """:meth:`execute` off the event loop (database and argon2 block for a while)."""
         return await asyncio.to_thread(self.execute, ctx, request, turn_seq=turn_seq)
 
     def execute(
-        self, ctx: CallContext, request: ToolCallRequest, *, turn_seq: int | None = None
+        self, ctx: CallContext, request: ToolCall, *, turn_seq: int | None = None
     ) -> ToolOutcome:
         started = time.perf_counter()
         arguments, parse_error = _arguments(request)
@@ -189,7 +188,7 @@ class _Audit:
         return row.id
 
 
-def _arguments(request: ToolCallRequest) -> tuple[dict[str, Any], ToolResult | None]:
+def _arguments(request: ToolCall) -> tuple[dict[str, Any], ToolResult | None]:
     if request.arguments or not request.raw_arguments.strip():
         return dict(request.arguments), None
     # The LLM client could not parse what the model wrote; try once more, else refuse.

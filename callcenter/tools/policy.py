@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from callcenter.store.models import ToolStatus
+from callcenter.text.words import words
 from callcenter.tools.base import ToolResult, ToolSpec
 from callcenter.tools.context import CallContext, CallerInput, PendingAction
 
@@ -26,7 +27,6 @@ NOT_VERIFIED_SAY = (
     "account number, and then your PIN or your date of birth?"
 )
 
-_WORD = re.compile(r"[a-z']+|\d+")
 # Every word of a confirmation must come from here: "yes, but make it 500" is not a yes.
 _AFFIRMATIVE_WORDS = frozenset(
     [
@@ -48,10 +48,6 @@ _CLOSING = re.compile(
     r"\b(bye|goodbye|good bye|that'?s all|that is all|that'?s it|nothing else|no thanks|"
     r"no thank you|i'?m done|i am done|hang up|i'?m all set|i am all set|have a good)\b"
 )
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower().replace("’", "'"))
 
 
 def is_affirmative(item: CallerInput) -> bool:

@@ -16,9 +16,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from callcenter.llm.base import ToolCallRequest
 from callcenter.settings import Settings
-from callcenter.tools.base import ToolOutcome
+from callcenter.tools.base import ToolCall, ToolOutcome
 from callcenter.tools.context import CallContext
 from callcenter.tools.executor import ToolExecutor
 from callcenter.tools.registry import ToolFactory, ToolSet, load_toolset
@@ -65,7 +64,7 @@ class ToolService:
         return CallTools(self._executor)
 
     async def execute(
-        self, ctx: CallContext, request: ToolCallRequest, *, turn_seq: int | None = None
+        self, ctx: CallContext, request: ToolCall, *, turn_seq: int | None = None
     ) -> ToolOutcome:
         await self.refresh()
         return await self._executor.aexecute(ctx, request, turn_seq=turn_seq)
@@ -103,6 +102,6 @@ class CallTools:
         """A call's tools never change."""
 
     async def execute(
-        self, ctx: CallContext, request: ToolCallRequest, *, turn_seq: int | None = None
+        self, ctx: CallContext, request: ToolCall, *, turn_seq: int | None = None
     ) -> ToolOutcome:
         return await self._executor.aexecute(ctx, request, turn_seq=turn_seq)

@@ -2,7 +2,7 @@
 
 The policy compares the model's tool arguments with these values, so an account
 number, PIN or date of birth the caller never said cannot reach a tool. Digits come
-from the ASR engineer's normaliser (:mod:`callcenter.asr.numbers`); dates are parsed
+from the ASR engineer's normaliser (:mod:`callcenter.text.spoken_numbers`); dates are parsed
 here because callers say them in many shapes: "March 7th 1984", "3/7/1984",
 "1984-03-07", "the seventh of March nineteen eighty four", or 03071984 on the keypad.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from callcenter.asr.numbers import extract_digits, tokenize
+from callcenter.text.spoken_numbers import extract_digits, tokenize
 
 MONTHS: dict[str, int] = {
     "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3,

@@ -24,7 +24,7 @@ def make_synthesizer(settings: Settings) -> Synthesizer:
     Blocking (loads a model or waits for the service): call it at start-up.
     """
     if settings.tts_url:
-        from callcenter.remote.tts_client import RemoteSynthesizer
+        from callcenter.tts.remote import RemoteSynthesizer
 
         return RemoteSynthesizer(
             settings.tts_url,

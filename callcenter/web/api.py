@@ -8,7 +8,6 @@ plus ``X-CSRF-Token`` on changes. Errors are ``{"error": "..."}`` with 400/401/4
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -22,44 +21,13 @@ from callcenter.store import users as user_store
 from callcenter.store.models import HandoffStatus, Role
 from callcenter.web import handoff_ops, user_ops
 from callcenter.web.admin_users import PAGE_SIZE, parse_audit_filter
-from callcenter.web.auth import Endpoint, api, principal_of, run_db, start_session
-from callcenter.web.errors import Invalid, OperationError
+from callcenter.web.api_config import config_routes
+from callcenter.web.api_json import endpoint, json_body, string_field
+from callcenter.web.auth import Endpoint, principal_of, run_db, start_session
+from callcenter.web.errors import Invalid
 
 # Paths whose every route needs the admin role (the authorisation tests enumerate them).
 ADMIN_API_PREFIXES = ("/api/v1/prompts", "/api/v1/tools", "/api/v1/users", "/api/v1/audit")
-
-
-def endpoint(role: Role | None = None) -> Any:
-    """:func:`auth.api` plus mapping of operation errors to JSON statuses."""
-
-    def wrap(fn: Endpoint) -> Endpoint:
-        @functools.wraps(fn)
-        async def inner(request: Request) -> Response:
-            try:
-                return await fn(request)
-            except OperationError as error:
-                return JSONResponse({"error": error.message}, status_code=error.status_code)
-
-        return api(role)(inner)
-
-    return wrap
-
-
-async def json_body(request: Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise Invalid("the body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise Invalid("the body must be a JSON object")
-    return body
-
-
-def string_field(body: dict[str, Any], key: str, *, default: str | None = None) -> str:
-    value = body.get(key, default)
-    if not isinstance(value, str):
-        raise Invalid(f"{key}: a string is required")
-    return value
 
 
 # --- handoffs ------------------------------------------------------------------------------
@@ -239,8 +207,6 @@ async def list_audit(request: Request) -> Response:
 
 
 def api_routes() -> list[BaseRoute]:
-    from callcenter.web.api_config import config_routes
-
     return [
         Route("/api/v1/handoffs", list_handoffs),
         Route("/api/v1/handoffs/{handoff_id:int}", get_handoff),

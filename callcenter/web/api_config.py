@@ -14,7 +14,7 @@ from callcenter.store.models import Role
 from callcenter.tools.http_tool import HeaderInput
 from callcenter.web import prompt_ops, tool_ops
 from callcenter.web.admin_tools import run_test
-from callcenter.web.api import endpoint, json_body, string_field
+from callcenter.web.api_json import endpoint, json_body, string_field
 from callcenter.web.auth import principal_of, run_db
 from callcenter.web.errors import Invalid
 

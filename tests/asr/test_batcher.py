@@ -11,8 +11,8 @@ from callcenter.asr.base import HINT_DIGITS
 from callcenter.asr.batcher import BatchingTranscriber, TranscriberClosed
 from callcenter.asr.bench import endpointed_utterances, phone_frames, phone_path
 from callcenter.asr.faster_whisper import WhisperEngine
-from callcenter.asr.numbers import parse_digits
 from callcenter.audio.vad import EndpointingPolicy
+from callcenter.text.spoken_numbers import parse_digits
 from tests.support.paths import SPEECH
 
 pytestmark = pytest.mark.models

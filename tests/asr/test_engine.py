@@ -15,10 +15,10 @@ from callcenter.asr.bench import (
     wer,
 )
 from callcenter.asr.faster_whisper import Request, WhisperEngine, trim_repetition
-from callcenter.asr.numbers import parse_digits
 from callcenter.audio.g711 import float_to_ulaw, pcm16_to_float, ulaw_to_float
 from callcenter.audio.resample import resample
 from callcenter.audio.vad import EndpointingPolicy
+from callcenter.text.spoken_numbers import parse_digits
 from tests.support.paths import SPEECH
 
 pytestmark = pytest.mark.models

@@ -98,6 +98,9 @@ def test_min_speech_filters_short_blips(sentence: np.ndarray) -> None:
     audio = np.concatenate([silence(0.5), blip, silence(1.0)])
     strict = Endpointer(EndpointingPolicy(min_speech_ms=2000), input_rate=RATE)
     assert feed(strict, audio) == []
+    # The same blip is speech to a lenient endpointer: the strict one filtered it out.
+    lenient = Endpointer(EndpointingPolicy(min_speech_ms=100), input_rate=RATE)
+    assert any(isinstance(e, SpeechEnded) for e in feed(lenient, audio))
 
 
 def test_max_utterance_cuts_long_speech(sentence: np.ndarray) -> None:

@@ -7,7 +7,7 @@ import uuid
 
 from sqlalchemy import select
 
-from callcenter.remote.asr_client import RemoteTranscriber
+from callcenter.asr.remote import RemoteTranscriber
 from callcenter.simulator.caller import CallRemote, SimulationOptions, run_call
 from callcenter.simulator.result import SimulationResult
 from callcenter.simulator.script import Hangup, Say, Step, WaitAgent

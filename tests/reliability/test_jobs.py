@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from callcenter.dialogue.escalation import create_handoff
 from callcenter.settings import load_settings
 from callcenter.simulator.script import Say, WaitAgent
 from callcenter.store.calls import add_turn, get_or_create_call
 from callcenter.store.models import Call, CallStatus, Handoff, OutboxJob, Speaker
 from callcenter.tasks.celery_app import make_celery
+from callcenter.tasks.summary import create_handoff
 from callcenter.testing.llm_script import Rule
 from callcenter.testing.scripted_llm import ScriptedLLMServer
 from tests.reliability.conftest import SUMMARY_JSON, PrivateRedis, Stack, wait_until

@@ -11,9 +11,9 @@ import pytest
 from callcenter.asr import make_local_transcriber, make_transcriber
 from callcenter.asr.base import HINT_DIGITS
 from callcenter.asr.bench import endpointed_utterances, phone_frames, phone_path
+from callcenter.asr.remote import RemoteTranscriber
 from callcenter.audio.vad import EndpointingPolicy
 from callcenter.remote import RemoteServiceError, wire
-from callcenter.remote.asr_client import RemoteTranscriber
 from callcenter.settings import load_settings
 from tests.remote.conftest import ASR_ENV, metric
 from tests.support.paths import SPEECH

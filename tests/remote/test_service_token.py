@@ -8,12 +8,12 @@ import secrets
 import httpx
 import numpy as np
 import pytest
+from callcenter.remote.asr_client import RemoteTranscriber
+from callcenter.remote.tts_client import RemoteSynthesizer
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from callcenter.remote import RemoteServiceError, wire
-from callcenter.remote.asr_client import RemoteTranscriber
-from callcenter.remote.tts_client import RemoteSynthesizer
 from callcenter.settings import load_settings
 from callcenter.tts import make_synthesizer
 from tests.remote.conftest import ASR_ENV, TTS_ENV, speech_service

@@ -22,11 +22,11 @@ from websockets.asyncio.client import connect
 
 from callcenter.audio.resample import resample
 from callcenter.remote import RemoteServiceError, wire
-from callcenter.remote.tts_client import RemoteSynthesizer
 from callcenter.settings import load_settings
 from callcenter.tts import make_synthesizer
 from callcenter.tts.base import AudioChunk, Synthesizer
 from callcenter.tts.piper import PiperSynthesizer
+from callcenter.tts.remote import RemoteSynthesizer
 from tests.remote.conftest import TTS_ENV, metric, speech_service
 from tests.support.servers import free_port
 

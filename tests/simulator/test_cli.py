@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from callcenter.cli import main
-from callcenter.telephony.handlers import EchoAgentFactory, tone_ulaw
+from callcenter.testing.handlers import EchoAgentFactory, tone_ulaw
 from tests.support.live_app import ACCOUNT_SID, AUTH_TOKEN, LiveApp
 
 

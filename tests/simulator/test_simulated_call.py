@@ -11,7 +11,7 @@ from callcenter.simulator import script as sc
 from callcenter.simulator.caller import SimulationOptions, run_call
 from callcenter.store import calls as call_store
 from callcenter.store.models import CallStatus
-from callcenter.telephony.handlers import EchoAgentFactory, tone_ulaw
+from callcenter.testing.handlers import EchoAgentFactory, tone_ulaw
 from tests.support.live_app import ACCOUNT_SID, AUTH_TOKEN, LiveApp, wait_for
 
 SPEED = 4.0  # faster than real time; every timing below is call time

@@ -12,11 +12,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.app import create_app
+from callcenter.dialogue.ports import HandlerFactory
 from callcenter.runtime import Runtime
 from callcenter.settings import Settings, load_settings
 from callcenter.store import migrate
 from callcenter.store.db import make_engine, make_session_factory
-from callcenter.telephony.ports import HandlerFactory
 from callcenter.testing.twilio_stub import BackgroundServer
 from tests.support.postgres import temporary_database
 

@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from callcenter.dialogue.escalation import create_handoff
 from callcenter.settings import load_settings
 from callcenter.store.calls import add_tool_invocation, add_turn, get_or_create_call
 from callcenter.store.db import transaction
@@ -35,6 +34,7 @@ from callcenter.store.models import (
 )
 from callcenter.tasks.post_call import run_post_call
 from callcenter.tasks.retention import purge_expired
+from callcenter.tasks.summary import create_handoff
 from callcenter.tasks.webhooks import attempt_delivery, backoff_s, queue_event
 
 HI = ("agent", "Hi")

@@ -19,7 +19,7 @@ from websockets.sync.client import ClientConnection
 from callcenter.simulator import wire
 from callcenter.store import calls as call_store
 from callcenter.store.models import CallEvent, StreamClaim
-from callcenter.telephony.handlers import RecordingHandlerFactory
+from callcenter.testing.handlers import RecordingHandlerFactory
 from tests.support.live_app import ACCOUNT_SID, LiveApp, wait_for
 from tests.telephony.stream_client import answer_call, open_ws, start_stream
 

@@ -15,7 +15,7 @@ from callcenter.simulator.caller import SimulationOptions
 from callcenter.simulator.twiml_reader import read_answer
 from callcenter.store import calls as call_store
 from callcenter.store.models import Call, CallEvent, CallStatus
-from callcenter.telephony.handlers import EchoAgentFactory, tone_ulaw
+from callcenter.testing.handlers import EchoAgentFactory, tone_ulaw
 from callcenter.testing.twilio_stub import StubCaller, TwilioStub
 from tests.support.live_app import ACCOUNT_SID, AUTH_TOKEN, LiveApp, wait_for
 from tests.telephony.stream_client import answer_call, post_signed

@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from callcenter.llm.base import ToolCallRequest
 from callcenter.settings import Settings, load_settings
 from callcenter.store.db import transaction
 from callcenter.store.models import Account, Call, ToolInvocation
 from callcenter.store.seed import seed_demo
 from callcenter.tools import CallContext, ToolExecutor, ToolOutcome, load_toolset
+from callcenter.tools.base import ToolCall
 
 CALLER_NUMBER = "+15551230001"
 
@@ -39,7 +39,7 @@ def make_executor(factory: sessionmaker[Session], **settings: Any) -> ToolExecut
 
 
 def call_tool(executor: ToolExecutor, ctx: CallContext, name: str, **arguments: Any) -> ToolOutcome:
-    request = ToolCallRequest(id=f"call_{uuid.uuid4().hex[:8]}", name=name, arguments=arguments)
+    request = ToolCall(id=f"call_{uuid.uuid4().hex[:8]}", name=name, arguments=arguments)
     return executor.execute(ctx, request)
 
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from callcenter.llm.base import ToolCallRequest
 from callcenter.store.db import transaction
 from callcenter.store.models import ToolDefinition, ToolStatus, VersionStatus
 from callcenter.tools import (
@@ -20,6 +19,7 @@ from callcenter.tools import (
     ToolSpec,
     load_toolset,
 )
+from callcenter.tools.base import ToolCall
 from tests.tools.helpers import call_tool, invocations, tool_settings, verify_dana
 
 
@@ -45,7 +45,7 @@ def test_schema_violations_are_invalid_and_audited(
 def test_unparseable_arguments_and_unknown_tools(
     executor: ToolExecutor, ctx: CallContext, db_factory: sessionmaker[Session]
 ) -> None:
-    broken = ToolCallRequest(
+    broken = ToolCall(
         id="c1", name="verify_identity", arguments={}, raw_arguments='{"account_number": "10'
     )
     outcome = executor.execute(ctx, broken)
@@ -203,7 +203,7 @@ async def test_tool_service_reloads_definitions_and_runs_off_the_loop(
     assert "block_card" in [schema["function"]["name"] for schema in service.schemas()]
     await service.refresh()
     assert "block_card" not in [schema["function"]["name"] for schema in service.schemas()]
-    request = ToolCallRequest(id="c9", name="get_balance", arguments={})
+    request = ToolCall(id="c9", name="get_balance", arguments={})
     outcome = await service.execute(ctx, request, turn_seq=7)
     assert outcome.status == ToolStatus.refused
     rows = invocations(db_factory, ctx.call_id)

@@ -7,7 +7,7 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from callcenter.asr.numbers import spell_digits
+from callcenter.text.spoken_numbers import spell_digits
 from callcenter.tools.context import CallContext
 from callcenter.tools.policy import is_affirmative, is_closing
 from callcenter.tools.redaction import is_secret_key, redact

@@ -206,9 +206,9 @@ def test_audit_filters(db_session: Session) -> None:
 
 
 def test_an_http_tool_runs_through_the_call_executor(db_factory: sessionmaker[Session]) -> None:
-    from callcenter.llm.base import ToolCallRequest
     from callcenter.store.models import ToolInvocation
     from callcenter.tools import CallContext, ToolExecutor
+    from callcenter.tools.base import ToolCall
     from tests.web.helpers import echo_endpoint
 
     secret = "sk-" + uuid.uuid4().hex
@@ -237,7 +237,7 @@ def test_an_http_tool_runs_through_the_call_executor(db_factory: sessionmaker[Se
         executor = ToolExecutor(db_factory, toolset, SETTINGS)
         outcome = executor.execute(
             CallContext(call_id=call_id),
-            ToolCallRequest(id="t1", name=name, arguments={"order_id": 1017}),
+            ToolCall(id="t1", name=name, arguments={"order_id": 1017}),
         )
     assert outcome.status.value == "ok", outcome.result
     assert outcome.result["response"]["status"] == "shipped on Tuesday"

@@ -5,7 +5,7 @@ played; after a ``clear`` it drops the unplayed audio and echoes every pending m
 once. Marks are therefore the only evidence of playback, and an echo that arrives after
 we sent ``clear`` says nothing about playback.
 
-Usage (the call session)::
+Usage (the voice and the floor of a call session)::
 
     tracker = PlayoutTracker(output)               # output: ports.StreamOutput
     tracker.begin("t3")                            # one id per agent utterance
@@ -41,7 +41,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from callcenter.audio.g711 import PHONE_RATE
-from callcenter.telephony.ports import StreamOutput
+from callcenter.dialogue.ports import StreamOutput
 
 MARK_PREFIX = "pt:"
 DEFAULT_MARK_INTERVAL_MS = 160
@@ -188,9 +188,6 @@ class PlayoutTracker:
     def heard_ms(self, utterance_id: str) -> int:
         return self._utterances[utterance_id].heard_ms
 
-    def sent_ms(self, utterance_id: str) -> int:
-        return self._utterances[utterance_id].sent_ms
-
     def was_cleared(self, utterance_id: str) -> bool:
         return self._utterances[utterance_id].cleared
 
@@ -202,9 +199,3 @@ class PlayoutTracker:
         utt = self._utterances[utterance_id]
         await utt.done.wait()
         return not utt.cleared
-
-    def forget(self, utterance_id: str) -> None:
-        """Drop bookkeeping for a settled utterance (long calls)."""
-        utt = self._utterances.get(utterance_id)
-        if utt is not None and utt.settled and utt is not self._current:
-            del self._utterances[utterance_id]

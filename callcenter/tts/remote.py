@@ -11,7 +11,8 @@ import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from callcenter.remote import RemoteServiceError, wire
+from callcenter.service_errors import RemoteServiceError
+from callcenter.tts import wire
 from callcenter.tts.base import AudioChunk
 
 # Longest wait for the next message of a stream (the first includes queueing behind

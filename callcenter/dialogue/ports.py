@@ -1,16 +1,20 @@
-"""The boundary between the Twilio edge and the call session.
+"""The boundary between the telephony edge and the call session, declared by the session.
 
-The edge (``media_stream.py``) owns the WebSocket; the session owns the conversation.
-They meet only here: the edge gives the session a :class:`StreamContext` and a
-:class:`StreamOutput`, and calls the :class:`MediaStreamHandler` the session returns.
-Neither side imports the other.
+The edge (``telephony/media_stream.py``) owns the WebSocket; the session owns the
+conversation. They meet only here: the edge gives the session a :class:`StreamContext`
+and a :class:`StreamOutput`, and calls the :class:`MediaStreamHandler` the session
+returns; the session leaves the call through a :class:`CallControlPort` that telephony
+implements. Telephony imports this module; dialogue never imports telephony.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
+
+from callcenter.tools.base import ToolCall, ToolOutcome
+from callcenter.tools.context import CallContext
 
 StopReason = Literal["hangup", "transfer", "disconnected"]
 
@@ -63,3 +67,22 @@ class MediaStreamHandler(Protocol):
 
 
 HandlerFactory = Callable[[StreamContext, StreamOutput], Awaitable[MediaStreamHandler]]
+
+
+class CallControlPort(Protocol):
+    """Leaving the call: hand it to a human, or hang up."""
+
+    async def transfer(self, context: StreamContext, reason: str) -> None:
+        """Open the handoff and redirect the live call to a person."""
+
+    async def hang_up(self, context: StreamContext) -> None: ...
+
+
+class ToolBox(Protocol):
+    def schemas(self) -> Sequence[dict[str, Any]]: ...
+
+    async def refresh(self, max_age_s: float | None = None) -> None: ...
+
+    async def execute(
+        self, ctx: CallContext, request: ToolCall, *, turn_seq: int | None
+    ) -> ToolOutcome: ...

@@ -1,4 +1,4 @@
-"""Escalation: detection, the handoff summary (fallback and LLM), and the Celery job."""
+"""The handoff summary (fallback and LLM) and its Celery job."""
 
 from __future__ import annotations
 
@@ -17,14 +17,7 @@ import redis
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from callcenter.dialogue.escalation import (
-    EscalationReason,
-    MisunderstandingTracker,
-    asks_for_human,
-    create_handoff,
-    dtmf_asks_for_human,
-    mask_numbers,
-)
+from callcenter.dialogue.escalation import EscalationReason
 from callcenter.llm.openai_compat import OpenAICompatChatModel
 from callcenter.settings import load_settings
 from callcenter.store.calls import add_turn, list_turns
@@ -32,6 +25,7 @@ from callcenter.store.db import transaction
 from callcenter.store.models import Call, Handoff, OutboxJob, Speaker
 from callcenter.tasks.celery_app import make_celery
 from callcenter.tasks.handoff import enqueue_after_commit, run_summary, summarise_handoff
+from callcenter.tasks.summary import create_handoff, mask_numbers
 from callcenter.testing import Rule, ScriptedLLMServer
 from callcenter.tools import CallContext, ToolExecutor
 from tests.support.paths import REPO_ROOT
@@ -44,30 +38,6 @@ GOOD_SUMMARY = {
     "sentiment": "frustrated",
     "notes": "Caller asked twice for a person.",
 }
-
-
-def test_detects_requests_for_a_person() -> None:
-    for text in [
-        "Can I talk to a real person?",
-        "AGENT!",
-        "representative please",
-        "I want to speak to someone",
-        "get me an operator",
-        "customer service",
-    ]:
-        assert asks_for_human(text), text
-    for text in ["Are you a human?", "Somebody stole my card", "what's my balance", ""]:
-        assert not asks_for_human(text), text
-    assert dtmf_asks_for_human("0") and not dtmf_asks_for_human("1")
-
-
-def test_repeated_misunderstanding_escalates() -> None:
-    tracker = MisunderstandingTracker()
-    assert not tracker.observe(0.2)
-    assert not tracker.observe(0.9)  # a clear turn resets the count
-    assert not tracker.observe(0.3)
-    assert not tracker.observe(None, reprompted=True)
-    assert tracker.observe(0.1)
 
 
 def test_mask_numbers() -> None:

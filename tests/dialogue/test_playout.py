@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from callcenter.dialogue.playout import PlayoutTracker, mark_name, parse_mark_name
 from callcenter.simulator.twilio_buffer import PlayoutBuffer
-from callcenter.telephony.playout import PlayoutTracker, mark_name, parse_mark_name
 
 
 class LoopbackTwilio:

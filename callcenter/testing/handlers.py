@@ -1,5 +1,5 @@
-"""Stand-in call handlers: a recorder (the Runtime's default until the CallSession is
-plugged in) and a turn-taking echo agent used by the simulator tests and demos.
+"""Stand-in call handlers for tests of the edge: a recorder, and a turn-taking echo agent
+used by the simulator tests and demos.
 
 The echo agent needs no models but behaves like a voice agent on the wire: it waits
 for the caller to finish a turn, answers (with the caller's own audio) through a
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from callcenter.audio.g711 import FRAME_MS, PHONE_RATE, float_to_ulaw, ulaw_to_float
-from callcenter.telephony.playout import PlayoutTracker
-from callcenter.telephony.ports import (
+from callcenter.dialogue.playout import PlayoutTracker
+from callcenter.dialogue.ports import (
     MediaStreamHandler,
     StopReason,
     StreamContext,
@@ -66,7 +66,7 @@ class RecordingHandlerFactory:
     """A HandlerFactory that keeps every handler it made (tests read them)."""
 
     def __init__(self, keep: int = 64) -> None:
-        # Bounded: this is also the production default until the CallSession is plugged in.
+        # Bounded: a long test run must not keep every call's audio.
         self.handlers: deque[RecordingHandler] = deque(maxlen=keep)
 
     async def __call__(self, context: StreamContext, output: StreamOutput) -> MediaStreamHandler:

@@ -7,8 +7,9 @@ import asyncio
 import httpx
 import numpy as np
 
+from callcenter.asr import wire
 from callcenter.asr.base import Transcript
-from callcenter.remote import RemoteServiceError, wire
+from callcenter.service_errors import RemoteServiceError
 
 # Generous: under load a request waits for the batch ahead of it; a call that cannot
 # wait this long is better told the service is failing than left hanging.

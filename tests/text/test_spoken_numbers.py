@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from callcenter.asr.numbers import extract_digits, parse_digits, spell_digits
+from callcenter.text.spoken_numbers import extract_digits, parse_digits, spell_digits
 
 NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 

@@ -1,0 +1,77 @@
+"""The ASR service's wire format: pure encoding, no I/O.
+
+``POST /v1/transcribe``: the body is one utterance of raw mono 16 kHz samples,
+little-endian, ``float32`` (``X-Audio-Format: f32le``, the default: bit-exact, so a
+remote transcript equals the in-process one) or ``int16`` (``s16le``: half the bytes).
+``X-ASR-Hint: digits`` selects the digits decoder. The answer is a JSON Transcript.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, Literal
+
+import numpy as np
+
+from callcenter.asr.base import ASR_RATE, HINT_DIGITS, Transcript
+from callcenter.service_errors import WireError
+from callcenter.service_errors import bearer_headers as bearer_headers
+
+TRANSCRIBE_PATH = "/v1/transcribe"
+INFO_PATH = "/v1/info"
+FORMAT_HEADER = "x-audio-format"
+HINT_HEADER = "x-asr-hint"
+AudioFormat = Literal["f32le", "s16le"]
+AUDIO_FORMATS: dict[str, str] = {"f32le": "<f4", "s16le": "<i2"}
+HINTS = frozenset({HINT_DIGITS})
+# Longest utterance the ASR service accepts; endpointing cuts turns far shorter.
+MAX_UTTERANCE_S = 120
+MAX_BODY_BYTES = MAX_UTTERANCE_S * ASR_RATE * 4
+
+
+def encode_audio(samples: np.ndarray, audio_format: AudioFormat = "f32le") -> bytes:
+    audio = np.asarray(samples, dtype=np.float32).reshape(-1)
+    if audio_format == "s16le":
+        return (np.clip(audio, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
+    return audio.astype("<f4").tobytes()
+
+
+def decode_audio(body: bytes, audio_format: str) -> np.ndarray:
+    dtype = AUDIO_FORMATS.get(audio_format)
+    if dtype is None:
+        raise WireError(
+            f"{FORMAT_HEADER} must be one of {sorted(AUDIO_FORMATS)}, got {audio_format!r}"
+        )
+    width = np.dtype(dtype).itemsize
+    if len(body) % width:
+        raise WireError(f"{audio_format} body of {len(body)} bytes is not whole samples")
+    samples = np.frombuffer(body, dtype=dtype)
+    if audio_format == "s16le":
+        return (samples.astype(np.float32) / 32768.0).astype(np.float32)
+    return samples.astype(np.float32)
+
+
+def check_hint(hint: str | None) -> str | None:
+    if hint in (None, ""):
+        return None
+    if hint not in HINTS:
+        raise WireError(f"{HINT_HEADER} must be one of {sorted(HINTS)}, got {hint!r}")
+    return hint
+
+
+def transcript_to_json(transcript: Transcript) -> dict[str, Any]:
+    return asdict(transcript)
+
+
+def transcript_from_json(data: Any) -> Transcript:
+    try:
+        return Transcript(
+            text=str(data["text"]),
+            confidence=float(data["confidence"]),
+            language=str(data.get("language", "en")),
+            audio_s=float(data.get("audio_s", 0.0)),
+            decode_s=float(data.get("decode_s", 0.0)),
+            batch_size=int(data.get("batch_size", 1)),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise WireError(f"not a transcript: {data!r:.200}") from error

@@ -1,0 +1,127 @@
+"""The floor: which agent turn owns the audio, and what happens when the caller takes it.
+
+One agent turn at a time sends audio. A new one (a reply, a fixed line) supersedes the
+last; if that one was still audible the caller spoke over it, which is a barge-in: the
+turn is interrupted and Twilio's buffer cleared, so only what was heard is kept. A reply
+the caller has heard nothing of yet is simply stopped (its caller turn gets merged into
+the next one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from callcenter.dialogue.agent_turn import AgentTurn
+from callcenter.dialogue.call_log import CallLog
+from callcenter.dialogue.conversation import Conversation
+from callcenter.dialogue.events import AgentAudioSent, CallEvent, InterruptCause, Interrupted
+from callcenter.dialogue.listening import ListeningStage
+from callcenter.dialogue.playout import PlayoutTracker
+from callcenter.turn_timing import TurnTiming
+
+
+class Floor:
+    def __init__(
+        self,
+        playout: PlayoutTracker,
+        listening: ListeningStage,
+        conversation: Conversation,
+        call_log: CallLog,
+        *,
+        position_ms: Callable[[], int],
+        emit: Callable[[CallEvent], None],
+        observe_barge_in: Callable[[float], None],
+    ) -> None:
+        self._playout = playout
+        self._listening = listening
+        self._conversation = conversation
+        self._log = call_log
+        self._position_ms = position_ms
+        self._emit = emit
+        self._observe_barge_in = observe_barge_in
+        self.turn: AgentTurn | None = None  # the latest agent turn
+
+    def new_turn(
+        self,
+        *,
+        gate: asyncio.Event | None = None,
+        timing: TurnTiming | None = None,
+        speech_end_wall: float | None = None,
+    ) -> AgentTurn:
+        seq = self._conversation.next_seq()
+        self.turn = AgentTurn(
+            seq, self._playout, gate=gate, timing=timing, speech_end_wall=speech_end_wall
+        )
+        return self.turn
+
+    @property
+    def agent_audible(self) -> bool:
+        """The agent is being heard right now (and nobody has cut in yet)."""
+        turn = self.turn
+        return turn is not None and turn.audible and not turn.interrupted and not turn.done
+
+    @property
+    def agent_busy(self) -> bool:
+        return self.turn is not None and self.turn.running
+
+    def first_audio(self, turn: AgentTurn, at: float) -> bool:
+        """The voice sent the turn's first audio; True when it answers a caller turn (its
+        timing can then be completed)."""
+        turn.audible = True
+        self._conversation.last_user_answered = True
+        self._emit(AgentAudioSent(turn.id, at))
+        if turn.first_audio_wall is not None:
+            return False
+        turn.first_audio_wall = at
+        return turn.speech_end_wall is not None
+
+    async def caller_is_talking(self) -> None:
+        """The caller has spoken long enough to take the floor."""
+        turn = self.turn
+        if self.agent_audible:
+            await self.interrupt("speech")
+        elif turn is not None and turn.running and not turn.audible and not turn.interrupted:
+            # Still thinking and the caller goes on: drop the reply, merge the turns.
+            turn.interrupted = True
+            await turn.stop()
+
+    async def interrupt(self, cause: InterruptCause) -> None:
+        turn = self.turn
+        assert turn is not None
+        now_ms = self._position_ms()
+        onset_ms = now_ms - self._listening.speech_ms
+        # Stop the turn before the clear goes out: while the clear is being sent it must
+        # not get to send another chunk of audio.
+        turn.interrupt()
+        await self._playout.clear()
+        reaction_ms = now_ms - onset_ms if cause == "speech" else 0.0
+        self._observe_barge_in(reaction_ms / 1000.0)
+        payload = {"cause": cause, "onset_ms": onset_ms, "reaction_ms": reaction_ms}
+        self._log.event("barge_in", payload)
+        self._emit(Interrupted(turn.id, cause))
+        await turn.stop()
+
+    async def supersede(self) -> None:
+        """A new turn is about to speak: whatever the agent was still doing stops first."""
+        turn = self.turn
+        if turn is None or not turn.running:
+            return
+        if turn.audible and not turn.interrupted:
+            await self.interrupt("turn")
+        else:
+            await turn.stop()
+
+    async def stop_unheard(self) -> None:
+        turn = self.turn
+        if turn is not None and turn.running and not turn.audible:
+            await turn.stop()
+
+    async def stop(self) -> None:
+        if self.turn is not None:
+            await self.turn.stop()
+
+    def withdraw(self, gate: asyncio.Event) -> None:
+        """Drop the reply waiting behind ``gate`` (nothing was heard, no tool ran)."""
+        if self.turn is not None and self.turn.gate is gate:
+            self.turn.interrupt()

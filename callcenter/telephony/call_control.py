@@ -1,0 +1,42 @@
+"""Call control for the dialogue (its :class:`CallControlPort`), done with Twilio's REST API.
+
+Transfer: the handoff is opened first (a row a human can read, written by whoever built
+this object), then the live call is redirected to the human destination's TwiML. After the
+redirect the Media Stream gets ``stop``: that is the transfer, not a hang-up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from callcenter.dialogue.ports import StreamContext
+from callcenter.settings import Settings
+from callcenter.telephony.rest import CallControl, CallEndedError
+from callcenter.telephony.twiml import transfer_twiml
+
+log = logging.getLogger(__name__)
+
+OpenHandoff = Callable[[str, str], Awaitable[None]]  # (call id, reason)
+
+
+class TwilioCallControl:
+    def __init__(self, settings: Settings, rest: CallControl, open_handoff: OpenHandoff) -> None:
+        self.settings = settings
+        self.rest = rest
+        self.open_handoff = open_handoff
+
+    async def transfer(self, context: StreamContext, reason: str) -> None:
+        try:
+            await self.open_handoff(context.call_id, reason)
+        except Exception:
+            log.exception("handoff row not written yet; transferring anyway")
+        try:
+            await self.rest.redirect(
+                context.call_sid, transfer_twiml(self.settings, context.call_id, line="")
+            )
+        except CallEndedError:
+            log.info("call %s ended before the transfer", context.call_sid)
+
+    async def hang_up(self, context: StreamContext) -> None:
+        await self.rest.hangup(context.call_sid)
