@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import httpx
@@ -10,16 +11,27 @@ import pytest
 from tests.support.postgres import temporary_database
 from tests.support.servers import run_cli, serve
 
+METRICS_TOKEN = secrets.token_urlsafe(32)
+
 
 def _check_fresh_install(database_url: str) -> dict[str, object]:
-    env = {"CALLCENTER_DATABASE_URL": database_url, "CALLCENTER_PUBLIC_URL": "http://127.0.0.1:9"}
+    env = {
+        "CALLCENTER_DATABASE_URL": database_url,
+        "CALLCENTER_PUBLIC_URL": "http://127.0.0.1:9",
+        "CALLCENTER_METRICS_TOKEN": METRICS_TOKEN,
+    }
     run_cli("db", "upgrade", env=env)
     seeded = run_cli("db", "seed-demo", env=env)
     assert "3 customer(s) added" in seeded.stdout
     again = run_cli("db", "seed-demo", env=env)
     assert "0 customer(s) added" in again.stdout
     with serve(env) as base:
-        response = httpx.get(base + "/healthz", timeout=10)
+        anonymous = httpx.get(base + "/healthz", timeout=10)
+        headers = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+        response = httpx.get(base + "/healthz", headers=headers, timeout=10)
+    # Strangers learn that it is up, not what runs it.
+    assert anonymous.status_code == 200 and anonymous.json()["database"] == {"ok": True}
+    assert "engines" not in anonymous.json() and "version" not in anonymous.json()
     assert response.status_code == 200
     body = response.json()
     assert body["database"]["ok"] is True
