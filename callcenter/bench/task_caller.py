@@ -1,0 +1,234 @@
+"""The simulated caller of `callcenter bench tasks`: it hears the agent and answers.
+
+Each time the agent finishes speaking, the caller transcribes what it heard (the
+project's own Transcriber, as a person's ear) and picks its answer by keywords: the
+account number, the PIN or date of birth, yes or no to a read-back (correcting a wrong
+one), the task's details, the keypad when offered, the next request after "anything
+else", goodbye. The agent's fixed lines say these words on purpose (see
+prompts/flow_lines.txt). :class:`CallerMind` is that decision, free of audio and time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from callcenter.asr.base import Transcriber
+from callcenter.audio.g711 import ulaw_to_float
+from callcenter.audio.resample import resample
+from callcenter.bench.task_goals import Goal, spell
+from callcenter.bench.task_judge import numbers_in
+from callcenter.simulator.caller import CallerLine
+from callcenter.simulator.script import trim_silence
+
+GOODBYE = "No, that's all. Thank you, goodbye."
+# Lines that only acknowledge or stall: the answer itself is still coming.
+STALLS = {"okay", "sure", "alright", "all right", "got it", "one moment", "one moment please"}
+# "Account 1 0 0 1." / "account number one zero zero seven, is that right?"
+_DIGIT = r"(?:\d|zero|oh|one|two|three|four|five|six|seven|eight|nine)"
+READ_BACK = re.compile(rf"account(?: number)?(?: is)?[ ,:]*((?:{_DIGIT}[ ,.-]*){{3,12}})")
+YES_NO_QUESTIONS = ("is that right", "is that correct", "yes or a no", "go ahead", "shall i")
+
+
+@dataclass(frozen=True)
+class Reply:
+    kind: str  # "say" | "press" | "hangup" | "wait"
+    text: str = ""  # what to say, or the keys to press
+
+
+@dataclass
+class CallerMind:
+    """What the caller says next, given what the agent just said."""
+
+    goal: Goal
+    next_request: int = 0
+    account_asks: int = 0
+    pin_asks: int = 0
+    switched: bool = False
+    said_goodbye: bool = False
+    last: Reply = field(default_factory=lambda: Reply("wait"))
+    log: list[tuple[str, str]] = field(default_factory=list)  # (heard, reply) per turn
+
+    def respond(self, heard: str) -> Reply:
+        reply = self._decide(" ".join(heard.lower().replace("key pad", "keypad").split()))
+        self.log.append((heard, f"{reply.kind}: {reply.text}"))
+        if reply.kind in ("say", "press"):
+            self.last = reply
+        return reply
+
+    def _decide(self, text: str) -> Reply:
+        goal = self.goal
+        if not text:
+            return Reply("wait")
+        if "goodbye" in text or "transferring you" in text or "colleague who can help" in text:
+            return Reply("hangup" if "goodbye" in text else "wait")
+        if self.said_goodbye:
+            return Reply("hangup")
+        if goal.switch and not self.switched and goal.switch[0] in text:
+            self.switched = True
+            self.next_request = len(goal.requests)
+            return Reply("say", goal.switch[1])
+        wrong = self._wrong_account_read_back(text)
+        if wrong:
+            return wrong
+        if any(question in text for question in YES_NO_QUESTIONS):
+            change = any(word in text for word in ("payment", "pay ", "address"))
+            if goal.decline_read_back and change:
+                return Reply("say", "No, don't do that.")
+            return Reply("say", "Yes, that's right.")
+        if "would you like that" in text or "connect you with" in text:
+            wants_person = goal.expected.handoff
+            return Reply("say", "Yes, please." if wants_person else "No, thank you.")
+        if "didn't catch" in text or "didn't get" in text:
+            if "keypad" in text and self.last.kind == "press":
+                return self.last
+            if "keypad" in text and self._last_digits():
+                return Reply("press", self._last_digits() + "#")
+            if "what would you like to do" in text:
+                return Reply("say", goal.requests[max(0, self.next_request - 1)])
+            return self.last if self.last.kind != "wait" else Reply("say", "Sorry?")
+        identity = self._identity(text)
+        if identity:
+            return identity
+        for keys, slot in (
+            (("lost, or stolen", "lost or stolen"), "reason"),
+            (("street address", "house number"), "street"),
+            (("the city", "which city"), "city"),
+            (("the state", "which state"), "region"),
+            (("zip", "postal code"), "postal_code"),
+            (("who would you like to pay", "who do you want to pay"), "payee"),
+            (("how much",), "amount"),
+            (("call you back", "call back", "callback"), "time"),
+        ):
+            if any(key in text for key in keys) and slot in goal.answers:
+                return Reply("say", goal.answers[slot])
+        if any(q in text for q in ("anything else", "what else", "how can i help", "help you")):
+            return self._next()
+        if "what would you like to do" in text:
+            return Reply("say", goal.requests[max(0, self.next_request - 1)])
+        if text.rstrip().endswith("?"):
+            return Reply("say", "Sorry, could you say that again?")
+        return Reply("wait")
+
+    def _identity(self, text: str) -> Reply | None:
+        persona = self.goal.persona
+        asks_pin = "pin" in re.findall(r"[a-z]+", text)
+        asks_birth = "date of birth" in text or "birthday" in text
+        if asks_pin or asks_birth:
+            self.pin_asks += 1
+            if persona.no_identity:
+                return self._no_identity()
+            if persona.wrong_pins:
+                pin = persona.wrong_pins[min(self.pin_asks, len(persona.wrong_pins)) - 1]
+                return Reply("say", spell(pin))
+            if asks_birth and (persona.prefers_date_of_birth or not asks_pin):
+                return Reply("say", persona.date_of_birth)
+            if persona.keypad:
+                return Reply("press", persona.pin + "#")
+            return Reply("say", spell(persona.pin))
+        if "account number" in text:
+            self.account_asks += 1
+            if persona.no_identity:
+                return self._no_identity()
+            if persona.keypad or ("keypad" in text and self.account_asks > 2):
+                return Reply("press", persona.account + "#")
+            if persona.first_account and self.account_asks == 1:
+                return Reply("say", spell(persona.first_account))
+            return Reply("say", spell(persona.account))
+        return None
+
+    def _no_identity(self) -> Reply:
+        if self.account_asks + self.pin_asks > 2:
+            self.said_goodbye = True
+            return Reply("say", "Never mind then. Goodbye.")
+        return Reply("say", "Sorry, I don't have my account details with me.")
+
+    def _wrong_account_read_back(self, text: str) -> Reply | None:
+        """The agent read back an account number that is not the one the caller meant."""
+        persona = self.goal.persona
+        found = READ_BACK.search(text)
+        if found is None or persona.no_identity:
+            return None
+        heard = "".join(sorted(numbers_in(found.group(1)), key=len)[-1:])
+        if len(heard) < 3 or heard == persona.account:
+            return None
+        return Reply("say", f"No, that's wrong. My account number is {spell(persona.account)}.")
+
+    def _last_digits(self) -> str:
+        persona = self.goal.persona
+        if self.pin_asks and not self.goal.persona.wrong_pins:
+            return persona.pin
+        return persona.account if self.account_asks else ""
+
+    def _next(self) -> Reply:
+        if self.next_request < len(self.goal.requests):
+            self.next_request += 1
+            return Reply("say", self.goal.requests[self.next_request - 1])
+        self.said_goodbye = True
+        return Reply("say", GOODBYE)
+
+
+def is_stall(text: str) -> bool:
+    return " ".join(re.findall(r"[a-z]+", text.lower())) in STALLS
+
+
+async def hear(transcriber: Transcriber, ulaw: bytes) -> str:
+    speech = trim_silence(ulaw)
+    if len(speech) < 1600:  # under 0.2 s: nothing was said
+        return ""
+    audio = resample(ulaw_to_float(speech), 8000, 16000).astype(np.float32)
+    return (await transcriber.transcribe(audio)).text.strip()
+
+
+@dataclass
+class TaskCaller:
+    """Plays one goal on a call: the driver handed to the simulator."""
+
+    mind: CallerMind
+    transcriber: Transcriber
+    render: Callable[[str], bytes]  # caller text -> 8 kHz μ-law in the caller's voice
+    quiet_ms: int = 1400  # the agent is done when silent this long
+    max_turns: int = 16
+    turns: int = 0
+    heard: list[str] = field(default_factory=list)
+
+    async def __call__(self, line: CallerLine) -> None:
+        since = 0
+        while self.turns < self.max_turns:
+            spoke = await self._wait_agent(line)
+            text = await hear(self.transcriber, line.agent_audio(since))
+            if spoke and is_stall(text):
+                continue  # "Okay." then the answer: keep listening from the same point
+            since = line.now_ms
+            self.heard.append(text)
+            reply = self.mind.respond(text)
+            if reply.kind == "hangup":
+                return
+            if reply.kind == "wait":
+                if not spoke:
+                    return  # nothing said and nothing to say: the call is over
+                continue
+            self.turns += 1
+            if reply.kind == "press":
+                await line.press(reply.text)
+            else:
+                await line.say(self.render(reply.text), reply.text)
+            since = line.now_ms
+        line.note("caller_gave_up", turns=self.turns)
+
+    async def _wait_agent(self, line: CallerLine, timeout_ms: int = 12_000) -> bool:
+        """Until the agent has spoken and gone quiet; False when it never started."""
+        waited, quiet, spoke = 0, 0, False
+        while waited < timeout_ms or spoke:
+            await line.tick()
+            waited += 20
+            if line.agent_speaking:
+                spoke, quiet = True, 0
+            elif spoke:
+                quiet += 20
+                if quiet >= self.quiet_ms:
+                    return True
+        return False
