@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from callcenter.asr import Transcriber, make_local_transcriber
 from callcenter.bench.harness import BenchApp
 from callcenter.bench.stats import summary
 from callcenter.bench.task_caller import CallerMind, TaskCaller
@@ -33,14 +34,18 @@ from callcenter.bench.task_store import (
 from callcenter.bench.voices import CallerVoice, VoiceRenderer
 
 
+def caller_ear(app: BenchApp) -> Transcriber:
+    """The caller's own Whisper, on the bench's event loop (the app's belongs to the
+    server's loop and thread)."""
+    return make_local_transcriber(app.settings)
+
+
 async def play_goal(
-    app: BenchApp, goal: Goal, renderer: VoiceRenderer, max_call_s: int = 240
+    app: BenchApp, goal: Goal, renderer: VoiceRenderer, ear: Transcriber
 ) -> dict[str, Any]:
     """One call: reset the accounts, play the goal, judge it. Returns the call's row."""
-    services = app.runtime.services
-    assert services is not None, "the bench app runs with speech engines"
     reset(app.engine)
-    caller = TaskCaller(CallerMind(goal), services.transcriber, renderer.render)
+    caller = TaskCaller(CallerMind(goal), ear, renderer.render)
     started = time.monotonic()
     result = await app.call([], driver=caller)
     wait_call_written(app.engine, result.call_sid)
@@ -51,6 +56,7 @@ async def play_goal(
         "goal": goal.name,
         "family": goal.family,
         "voice": renderer.voice.name,
+        "call_sid": result.call_sid,
         **verdict.as_dict(),
         "caller_turns": caller.turns,
         "call_s": round(result.duration_ms / 1000, 1),
@@ -75,15 +81,22 @@ async def run_tasks(
     progress: bool = True,
 ) -> dict[str, Any]:
     calls: list[dict[str, Any]] = []
-    for voice in voices:
-        renderer = VoiceRenderer(voice, cache_dir, fsdd_dir)
-        for goal in goals:
-            row = await play_goal(app, goal, renderer)
-            calls.append(row)
-            if progress:
-                mark = "ok " if row["success"] else "FAIL"
-                why = "; ".join(row["failures"] + row["violations"])[:160]
-                print(f"[{mark}] {voice.name:16} {goal.name:34} {row['call_s']:5.1f}s {why}")
+    ear = caller_ear(app)
+    try:
+        for voice in voices:
+            renderer = VoiceRenderer(voice, cache_dir, fsdd_dir)
+            for goal in goals:
+                row = await play_goal(app, goal, renderer, ear)
+                calls.append(row)
+                if progress:
+                    mark = "ok  " if row["success"] else "FAIL"
+                    why = "; ".join(row["failures"] + row["violations"])[:160]
+                    print(
+                        f"[{mark}] {voice.name:16} {goal.name:34} {row['call_s']:5.1f}s {why}",
+                        flush=True,
+                    )
+    finally:
+        await ear.close()
     return summarise(calls)
 
 
