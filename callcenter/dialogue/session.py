@@ -22,6 +22,7 @@ from callcenter.asr.base import Transcript
 from callcenter.audio.g711 import ulaw_to_float
 from callcenter.dialogue import escalation
 from callcenter.dialogue.escalation import EscalationReason
+from callcenter.dialogue.flows import FlowReplier, make_flow_replier
 from callcenter.dialogue.guard import SAFE_LINE, mentions_internals, unverified_leak
 from callcenter.dialogue.heard import SpokenClause, SpokenUtterance
 from callcenter.dialogue.inbound import InboundSpeech, Pause, Utterance
@@ -94,19 +95,31 @@ class CallSession:
         self._pending_timing: TurnTiming | None = None
         self._timing = TurnTiming()
         self._first_clause_at: float | None = None
+        # Task flows run the conversation (CALLCENTER_DIALOGUE_MODE=flows); None = the LLM.
+        self.flows: FlowReplier | None = None
+        if self.settings.dialogue_mode == "flows":
+            self.flows = make_flow_replier(
+                settings=self.settings,
+                prompts=prompts,
+                chat=services.chat,
+                ctx=self.tools_ctx,
+                execute_tool=self._execute_tool,
+                record_event=self._record_event,
+            )
 
     # --- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
         self._spawn(self._greet())
         self._spawn(self._silence_watchdog())
-        self._spawn(
-            self.services.chat.warm(
-                [{"role": "system", "content": self.system_prompt}],
-                self.tools.schemas(),
-                session_key=self.call_id,
+        if self.flows is None:  # flows never send the system prompt to the model
+            self._spawn(
+                self.services.chat.warm(
+                    [{"role": "system", "content": self.system_prompt}],
+                    self.tools.schemas(),
+                    session_key=self.call_id,
+                )
             )
-        )
 
     async def on_stop(self, reason: StopReason) -> None:
         self.ended = True
@@ -391,6 +404,8 @@ class CallSession:
         return None
 
     def _asr_hint(self) -> str | None:
+        if self.flows is not None:
+            return self.flows.asr_hint()
         last_agent = next(
             (m for m in reversed(self.history) if m["role"] == "assistant" and m.get("content")),
             None,
@@ -436,7 +451,16 @@ class CallSession:
 
         async def produce() -> None:
             try:
-                await runner.run(messages, queue.put, session_key=self.call_id, result=result)
+                if self.flows is not None:
+                    await self.flows.run(
+                        messages,
+                        queue.put,
+                        session_key=self.call_id,
+                        result=result,
+                        before_effects=self._wait_for_turn_confirmed,
+                    )
+                else:
+                    await runner.run(messages, queue.put, session_key=self.call_id, result=result)
             finally:
                 await queue.put(None)
 
