@@ -30,6 +30,9 @@ STALLS = {"okay", "sure", "alright", "all right", "got it", "one moment", "one m
 # "Account 1 0 0 1." / "account number one zero zero seven, is that right?"
 _DIGIT = r"(?:\d|zero|oh|one|two|three|four|five|six|seven|eight|nine)"
 READ_BACK = re.compile(rf"account(?: number)?(?: is)?[ ,:]*((?:{_DIGIT}[ ,.-]*){{3,12}})")
+# How tiny.en writes the agent's "PIN" and "keypad" on a phone line.
+PIN = re.compile(r"\b(?:pin|p in|pi in|p i n|pen)\b")
+KEYPAD = re.compile(r"keypad|key pad|keep it|keep pad")
 YES_NO_QUESTIONS = ("is that right", "is that correct", "yes or a no", "go ahead", "shall i")
 
 
@@ -53,7 +56,7 @@ class CallerMind:
     log: list[tuple[str, str]] = field(default_factory=list)  # (heard, reply) per turn
 
     def respond(self, heard: str) -> Reply:
-        reply = self._decide(" ".join(heard.lower().replace("key pad", "keypad").split()))
+        reply = self._decide(KEYPAD.sub("keypad", " ".join(heard.lower().split())))
         self.log.append((heard, f"{reply.kind}: {reply.text}"))
         if reply.kind in ("say", "press"):
             self.last = reply
@@ -115,8 +118,8 @@ class CallerMind:
 
     def _identity(self, text: str) -> Reply | None:
         persona = self.goal.persona
-        asks_pin = "pin" in re.findall(r"[a-z]+", text)
-        asks_birth = "date of birth" in text or "birthday" in text
+        asks_pin = PIN.search(text) is not None
+        asks_birth = "birth" in text
         if asks_pin or asks_birth:
             self.pin_asks += 1
             if persona.no_identity:
@@ -221,14 +224,12 @@ class TaskCaller:
 
     async def _wait_agent(self, line: CallerLine, timeout_ms: int = 12_000) -> bool:
         """Until the agent has spoken and gone quiet; False when it never started."""
-        waited, quiet, spoke = 0, 0, False
-        while waited < timeout_ms or spoke:
+        # On the call's clock: a busy event loop may wake this less often than every tick.
+        started, last_heard = line.now_ms, None
+        while last_heard is not None or line.now_ms - started < timeout_ms:
             await line.tick()
-            waited += 20
             if line.agent_speaking:
-                spoke, quiet = True, 0
-            elif spoke:
-                quiet += 20
-                if quiet >= self.quiet_ms:
-                    return True
+                last_heard = line.now_ms
+            elif last_heard is not None and line.now_ms - last_heard >= self.quiet_ms:
+                return True
         return False

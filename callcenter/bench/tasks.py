@@ -40,6 +40,17 @@ def caller_ear(app: BenchApp) -> Transcriber:
     return make_local_transcriber(app.settings)
 
 
+TIMELINE = {
+    "agent_playout_start",
+    "agent_playout_end",
+    "caller_speech_start",
+    "caller_speech_end",
+    "dtmf",
+    "caller_gave_up",
+    "call_ended",
+}
+
+
 async def play_goal(
     app: BenchApp, goal: Goal, renderer: VoiceRenderer, ear: Transcriber
 ) -> dict[str, Any]:
@@ -67,6 +78,9 @@ async def play_goal(
         "backchannel": [bool(t.get("backchannel")) for t in timings],
         "peer_first_audio_ms": [t.response_delay_ms for t in result.turns],
         "dialogue": [{"heard": heard, "reply": reply} for heard, reply in caller.mind.log],
+        "timeline": [
+            f"{event.t_ms} {event.kind}" for event in result.events if event.kind in TIMELINE
+        ],
         "transcript": app.transcript(result.call_sid),
     }
 
