@@ -93,6 +93,12 @@ def test_there_are_enough_goals_and_each_family_has_a_quick_one_or_more() -> Non
 def test_a_call_that_did_what_was_asked_succeeds() -> None:
     call = record(BALANCE_CALL, verified="1001", verify_at=5, tools=[BALANCE_RESULT])
     assert run_judge(BY_NAME["balance"], call) == (True, [], [])
+    # Verified by the agent turn that then says the balance (the tool ran in that turn).
+    same_turn = record(BALANCE_CALL, verified="1001", verify_at=6, tools=[BALANCE_RESULT])
+    assert run_judge(BY_NAME["balance"], same_turn) == (True, [], [])
+    # ... but a balance in a turn before that one came before verification.
+    early = record(BALANCE_CALL, verified="1001", verify_at=7, tools=[BALANCE_RESULT])
+    assert run_judge(BY_NAME["balance"], early)[2][0].startswith("fact_before_verification")
 
 
 def test_a_call_that_never_said_the_balance_fails() -> None:
