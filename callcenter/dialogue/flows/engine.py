@@ -95,6 +95,12 @@ class FlowEngine:
             return await self._on_slot(state, task, text, u, result)
         if u.intent in TASKS:
             return await self._start(state, u.intent, text, result)
+        if u.source == "keypad" and u.answer is None and task is None:
+            # Digits keyed out of the blue: an account number, to start with.
+            state.task = Task("verify")
+            if (number := FLOWS["verify"].slots[0].type.parse(text)) is not None:
+                state.task.slots["account_number"] = number
+            return await self._advance(state, text, result)
         if await self.answer(text):
             await self._line("anything_else")
             return result

@@ -168,7 +168,7 @@ class FlowReplier:
     def _needs_model(self, state: FlowState, u: Understanding, text: str) -> bool:
         """Only a turn no parser or rule placed, outside a question the agent asked, and
         with no knowledge-base match, goes to the model."""
-        if not self.intent_model or u.intent is not None or u.answer is not None:
+        if not self.intent_model or u.intent not in (None, "question") or u.answer is not None:
             return False
         if state.offer is not None or (state.task is not None and state.task.awaiting):
             return False

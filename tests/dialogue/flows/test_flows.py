@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import copy
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -237,3 +240,58 @@ def test_every_turn_logs_its_decision(call: FlowCall) -> None:
     assert kind == "flow_turn"
     assert payload["intent"] == "balance" and payload["source"] == "rules"
     assert payload["flow"] == "verify" and payload["awaiting"] == "account_number"
+
+
+async def test_a_speculative_turn_cancelled_before_its_effects_changes_nothing(
+    call: FlowCall, db_factory: sessionmaker[Session]
+) -> None:
+    await call.turn("What's my balance?")
+    before = copy.deepcopy(call.replier.state)
+    gate = asyncio.Event()  # never opened: the endpointer did not confirm the turn
+
+    async def wait_for_confirmation() -> None:
+        await gate.wait()
+
+    reply = asyncio.create_task(
+        call.turn(
+            "one zero zero one and my PIN is four three two one",
+            before_effects=wait_for_confirmation,
+        )
+    )
+    await asyncio.sleep(0.2)
+    assert not reply.done()  # held at the gate, in front of verify_identity
+    reply.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await reply
+    assert call.replier.state == before
+    assert call.replier.asr_hint() == "digits"
+    assert call.ctx.verified is None and not call.ctx.understood_digits
+    with db_factory() as session:
+        ran = session.scalars(
+            select(ToolInvocation.name).where(ToolInvocation.call_id == call.ctx.call_id)
+        ).all()
+    assert "verify_identity" not in ran
+    # The same turn, confirmed this time, goes through.
+    result = await call.turn("four three two one")  # the PIN after the account: re-asked
+    assert "account number" in result.text or "PIN" in result.text
+
+
+async def test_a_confirmed_turn_commits(call: FlowCall) -> None:
+    await call.turn("What's my balance?")
+    opened = asyncio.Event()
+    opened.set()
+
+    async def confirmed() -> None:
+        await opened.wait()
+
+    reply = await call.turn("1001", keyed=True, before_effects=confirmed)
+    assert "PIN" in reply.text
+    assert call.replier.state.task is not None
+    assert call.replier.state.task.slots["account_number"] == "1001"
+
+
+def test_digits_keyed_out_of_the_blue_start_verification(call: FlowCall) -> None:
+    reply = call.say("1001", keyed=True)
+    assert "one zero, zero one" in reply.text and "PIN" in reply.text
+    reply = call.say("4321", keyed=True)
+    assert "you're verified" in reply.text and "anything else" in reply.text
