@@ -12,7 +12,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from callcenter.dialogue.flows.definitions import FLOWS, TASKS, FlowDef, SlotDef
 from callcenter.dialogue.flows.slots import Secret, clean_text, tidy_place
@@ -25,7 +25,14 @@ from callcenter.text.money import say_amount
 from callcenter.text.yes_no import is_correction, yes_or_no
 from callcenter.tools.base import ToolOutcome
 
-Say = Callable[[str], Awaitable[None]]
+
+class Say(Protocol):
+    """Queue a line for the caller; ``fixed`` lines (no values in them) may be replayed
+    from the phrase cache."""
+
+    async def __call__(self, text: str, *, fixed: bool = False) -> None: ...
+
+
 RunTool = Callable[[str, dict[str, Any]], Awaitable[ToolOutcome]]
 # Answers an open question from the knowledge base; False when it had no answer.
 Answer = Callable[[str], Awaitable[bool]]
@@ -41,6 +48,10 @@ class TurnResult:
 
 _SECRET_START = re.compile(r"\b(pin|pin number|passcode|date of birth|birthday|born|dob)\b", re.I)
 _PAYEE = re.compile(r".*\bto (?:the )?([a-z][\w&'. -]{1,80})$", re.IGNORECASE)
+# "I want to pay my bill": "to" before a verb names no payee.
+_NOT_PAYEE = re.compile(r"(pay|make|do|send|check|know|ask|change|get)\b", re.IGNORECASE)
+# "Forget the payment, what's my balance?": the new task replaces the old one.
+_DROP = re.compile(r"\b(forget|never ?mind|cancel|skip|instead|scratch that)\b", re.IGNORECASE)
 _WHEN = re.compile(
     r"\b((?:today|tonight|tomorrow|this|next|on|at|in|after|before|monday|tuesday|wednesday|"
     r"thursday|friday|saturday|sunday)\b.*)$",
@@ -68,7 +79,7 @@ class FlowEngine:
     async def _line(self, key: str, **values: object) -> None:
         text = self.lines.render(key, **values)
         if text:
-            await self.say(text)
+            await self.say(text, fixed=not values)
 
     # --- one caller turn ------------------------------------------------------------------
 
@@ -233,7 +244,9 @@ class FlowEngine:
         self, state: FlowState, name: str, text: str, result: TurnResult
     ) -> TurnResult:
         current = state.task
-        if current is not None:
+        if current is not None and _DROP.search(text):
+            state.task = None  # not put aside: the caller dropped it
+        elif current is not None:
             current.misses = 0
             current.awaiting = None if current.awaiting == "confirm" else current.awaiting
             current.confirmed = False
@@ -369,7 +382,7 @@ def _prefill(task: Task, flow: FlowDef, text: str) -> None:
             task.slots[slot.name] = value
     if flow.name == "payment":
         payee = _PAYEE.search(text.strip().rstrip(".!?"))
-        if payee is not None:
+        if payee is not None and not _NOT_PAYEE.match(payee.group(1)):
             task.slots["payee"] = clean_text(payee.group(1))
     if flow.name == "callback":
         when = _WHEN.search(text.strip().rstrip(".!?"))

@@ -18,8 +18,13 @@ from contextlib import aclosing
 from typing import Any
 
 from callcenter.dialogue.flows.definitions import FLOWS
-from callcenter.dialogue.flows.engine import FlowEngine
-from callcenter.dialogue.flows.knowledge import GROUNDED_SYSTEM, KnowledgeBase, extract_answer
+from callcenter.dialogue.flows.engine import FlowEngine, Say
+from callcenter.dialogue.flows.knowledge import (
+    GROUNDED_SYSTEM,
+    SENTENCE,
+    KnowledgeBase,
+    extract_answer,
+)
 from callcenter.dialogue.flows.slots import AsrHint
 from callcenter.dialogue.flows.state import FlowState
 from callcenter.dialogue.flows.templates import FlowLines
@@ -104,10 +109,14 @@ class FlowReplier:
             self.state = work  # from here on the turn is real
             committed = True
 
-        async def say(line: str) -> None:
+        async def say(text: str, *, fixed: bool = False) -> None:
             if result.first_token_s is None:
                 result.first_token_s = loop.time() - started
-            await speak(Speak(line, cached=False, from_model=False))
+            # Sentence by sentence, so the first is heard while the rest is synthesised;
+            # fixed lines come from the phrase cache after their first use.
+            for sentence in SENTENCE.split(text.strip()):
+                if sentence:
+                    await speak(Speak(sentence, cached=fixed, from_model=False))
             result.spoke = True
 
         async def run_tool(name: str, arguments: dict[str, Any]) -> ToolOutcome:
@@ -191,7 +200,7 @@ class FlowReplier:
         caller_text: str,
         speak: ItemSink,
         result: ReplyResult,
-        say: Callable[[str], Awaitable[None]],
+        say: Say,
     ) -> None:
         """A capable model phrases the article's answer; each clause is checked."""
         messages: list[Message] = [

@@ -295,3 +295,12 @@ def test_digits_keyed_out_of_the_blue_start_verification(call: FlowCall) -> None
     assert "one zero, zero one" in reply.text and "PIN" in reply.text
     reply = call.say("4321", keyed=True)
     assert "you're verified" in reply.text and "anything else" in reply.text
+
+
+def test_forgetting_a_task_for_another_does_not_come_back_to_it(call: FlowCall) -> None:
+    call.say("My account number is 1001 and my PIN is 4321.")
+    reply = call.say("I want to pay my electricity bill.")
+    assert "Who would you like to pay?" in reply.text
+    reply = call.say("Actually, forget the payment. What's my balance?")
+    assert "$2,417.35" in reply.text and "back to" not in reply.text
+    assert reply.text.endswith("anything else I can help you with?")
