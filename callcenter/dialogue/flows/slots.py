@@ -106,13 +106,35 @@ class SlotType:
 
 
 def _secret(text: str) -> Secret | None:
-    born = parse_date(text)
+    born = parse_date(text) or _date_from_digits(text)
     if born is not None:
         return Secret("date_of_birth", born.isoformat())
     pin = expected_digits(text, 4, 6)
     if pin is not None and len(pin) != 8:
         return Secret("pin", pin)
     return None
+
+
+_YEAR_END = re.compile(r"^(\d{1,2})(\d{1,2})((?:19|20)\d\d)$")
+
+
+def _date_from_digits(text: str) -> date | None:
+    """A date of birth that digit-mode ASR wrote as numbers ("3 7 1984" for "March
+    seventh, 1984"): month, day and a 19xx/20xx year. PINs never end in a year here."""
+    groups = re.findall(r"\d+", text)
+    if len(groups) == 3 and len(groups[2]) == 4:
+        month, day, year = (int(g) for g in groups)
+    else:
+        match = _YEAR_END.match("".join(groups)) if len(groups) <= 2 else None
+        if match is None:
+            return None
+        month, day, year = (int(g) for g in match.groups())
+    if not 1900 <= year <= date.today().year:
+        return None
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
 
 
 _STREET_NUMBER = re.compile(r"^\D*?(\d+[a-z]?)\b\s*(.+)$", re.IGNORECASE)

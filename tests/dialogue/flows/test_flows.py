@@ -304,3 +304,12 @@ def test_forgetting_a_task_for_another_does_not_come_back_to_it(call: FlowCall) 
     reply = call.say("Actually, forget the payment. What's my balance?")
     assert "$2,417.35" in reply.text and "back to" not in reply.text
     assert reply.text.endswith("anything else I can help you with?")
+
+
+def test_a_date_of_birth_heard_in_digit_mode_still_verifies(call: FlowCall) -> None:
+    # Digit-mode ASR writes "March seventh, 1984" as numbers.
+    call.say("What's my balance?")
+    call.say("one zero zero one")
+    reply = call.say("3 7 1984")
+    assert "$2,417.35" in reply.text
+    assert call.ctx.verified is not None and call.ctx.verified.method == "date_of_birth"
