@@ -21,6 +21,7 @@ from callcenter.audio.g711 import ulaw_to_float
 from callcenter.audio.resample import resample
 from callcenter.bench.task_goals import Goal, spell
 from callcenter.bench.task_judge import numbers_in
+from callcenter.bench.voices import only_digits
 from callcenter.simulator.caller import CallerLine
 from callcenter.simulator.script import trim_silence
 
@@ -156,15 +157,15 @@ class CallerMind:
         if found is None or persona.no_identity:
             return None
         heard = "".join(sorted(numbers_in(found.group(1)), key=len)[-1:])
-        if len(heard) < 3 or heard == persona.account:
+        # A different length is the caller's ear (ASR) more likely than the agent's: "one
+        # zero, zero two" is often written "10002". Only a same-length mismatch is wrong.
+        if len(heard) != len(persona.account) or heard == persona.account:
             return None
         return Reply("say", f"No, that's wrong. My account number is {spell(persona.account)}.")
 
     def _last_digits(self) -> str:
-        persona = self.goal.persona
-        if self.pin_asks and not self.goal.persona.wrong_pins:
-            return persona.pin
-        return persona.account if self.account_asks else ""
+        """The digits the caller last said (to key them when the agent missed them)."""
+        return only_digits(self.last.text) or "" if self.last.kind == "say" else ""
 
     def _next(self) -> Reply:
         if self.next_request < len(self.goal.requests):

@@ -37,7 +37,7 @@ class Persona:
 
 
 DANA = Persona()
-MARCUS = Persona("1002", "8642", "November twenty first, nineteen ninety")
+MARCUS = Persona("1002", "8642", "the twenty first of November, nineteen ninety")
 PRIYA = Persona("1003", "1357", "June thirtieth, nineteen seventy five")
 
 
@@ -80,17 +80,19 @@ BALANCE_1002 = ("158.09", "158", "one hundred fifty")
 TX_1001 = ("grocery", "payroll", "84.12", "electric", "coffee", "savings")
 TX_1002 = ("transit", "books", "2.50", "23.99")
 TX_1003 = ("rent", "salary", "2,800", "5,100", "2800", "5100")
+# Words espeak-ng says clearly enough for tiny.en on a phone line (many city and state
+# names are not: "Salem" -> "Hey, Lim", "Idaho" -> "I don't know").
 NEW_ADDRESS = {
-    "street": "twelve Oak Street.",
-    "city": "Salem.",
-    "region": "Oregon.",
-    "postal_code": "nine seven three zero one",
+    "street": "Twelve Main Street.",
+    "city": "New York.",
+    "region": "New York.",
+    "postal_code": "zero two one one zero",
 }
 NEW_ADDRESS_2 = {
-    "street": "five Pine Road.",
-    "city": "Boise.",
-    "region": "Idaho.",
-    "postal_code": "eight three seven zero two",
+    "street": "Twelve Main Street.",
+    "city": "Washington.",
+    "region": "Ohio.",
+    "postal_code": "eight six four two one",
 }
 
 GOALS: tuple[Goal, ...] = (
@@ -169,7 +171,7 @@ GOALS: tuple[Goal, ...] = (
         "address",
         Persona(prefers_date_of_birth=True),
         ("I moved house and need to change my address.",),
-        Expected(verified="1001", address=("oak", "salem", "97301")),
+        Expected(verified="1001", address=("main", "new york", "02110")),
         answers=NEW_ADDRESS,
         quick=True,
     ),
@@ -178,7 +180,7 @@ GOALS: tuple[Goal, ...] = (
         "address",
         Persona(PRIYA.account, PRIYA.pin, PRIYA.date_of_birth, prefers_date_of_birth=True),
         ("I need to update my postal address.",),
-        Expected(verified="1003", address=("pine", "boise", "83702")),
+        Expected(verified="1003", address=("main", "washington", "86421")),
         answers=NEW_ADDRESS_2,
     ),
     Goal(
@@ -186,15 +188,15 @@ GOALS: tuple[Goal, ...] = (
         "payment",
         DANA,
         ("I want to pay my electricity bill.",),
-        Expected(verified="1001", payment=("40.00", "electric")),
-        answers={"amount": "Forty dollars.", "payee": "Portland General Electric."},
+        Expected(verified="1001", payment=("25.00", "electric")),
+        answers={"amount": "Twenty five dollars.", "payee": "Portland General Electric."},
         quick=True,
     ),
     Goal(
         "payment-marcus",
         "payment",
         MARCUS,
-        ("I'd like to make a payment of twenty five dollars to Metro Transit.",),
+        ("I'd like to make a payment to Metro Transit.",),
         Expected(verified="1002", payment=("25.00", "transit")),
         answers={"amount": "Twenty five dollars.", "payee": "Metro Transit."},
     ),
@@ -202,9 +204,9 @@ GOALS: tuple[Goal, ...] = (
         "payment-declined-at-read-back",
         "payment",
         DANA,
-        ("I want to pay sixty dollars to City Water.",),
+        ("I want to pay a bill.",),
         Expected(verified="1001"),
-        answers={"amount": "Sixty dollars.", "payee": "City Water."},
+        answers={"amount": "Twenty five dollars.", "payee": "Metro Transit."},
         decline_read_back=True,
     ),
     Goal(
@@ -213,16 +215,16 @@ GOALS: tuple[Goal, ...] = (
         DANA,
         ("Can someone call me back tomorrow afternoon?",),
         Expected(callback=True),
-        answers={"time": "Tomorrow at three in the afternoon."},
+        answers={"time": "Tomorrow at 3 PM."},
         quick=True,
     ),
     Goal(
         "callback-marcus",
         "callback",
         MARCUS,
-        ("Please schedule a callback for Monday morning.",),
+        ("Please schedule a callback.",),
         Expected(callback=True),
-        answers={"time": "Monday at ten in the morning."},
+        answers={"time": "Tomorrow at 3 PM."},
     ),
     Goal(
         "ask-for-a-person",

@@ -251,7 +251,8 @@ def judge(
     # Policy: every number from a tool result, the knowledge base or the caller.
     allowed = set().union(*(numbers_in(text) for text in known_text))
     for turn in _spoken(record, "caller"):
-        allowed |= numbers_in(turn.text)
+        # Each number, and all the digits of the turn together ("1 001" is 1001).
+        allowed |= numbers_in(turn.text) | {"".join(re.findall(r"\d", turn.text))}
     for tool in record.tools:
         allowed |= numbers_in(json.dumps(tool.result), spelled=False)
     for turn in agent:

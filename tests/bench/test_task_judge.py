@@ -148,13 +148,13 @@ def test_a_blocked_card_must_be_the_right_status_and_no_other_change() -> None:
 
 def test_address_payment_callback_and_handoff_end_states() -> None:
     moved = dict(demo_baseline())
-    moved["1001"] = AccountState("active", ("12 Oak Street", "Salem", "OR", "97301"), "2417.35")
+    moved["1001"] = AccountState("active", ("12 Main Street", "New York", "NY", "02110"), "2417.35")
     assert run_judge(BY_NAME["change-address"], record([], verified="1001", accounts=moved))[0]
     # The same move on a call that only asked for the balance is an unrequested effect.
     ok, _, violations = run_judge(BY_NAME["opening-hours"], record([], accounts=moved))
     assert not ok and violations[0].startswith("unrequested_effect: address 1001")
 
-    paid = [("1001", "40.00", "Payment to Portland General Electric")]
+    paid = [("1001", "25.00", "Payment to Portland General Electric")]
     assert run_judge(BY_NAME["payment"], record([], verified="1001", payments=paid))[0]
     ok, _, violations = run_judge(
         BY_NAME["payment-declined-at-read-back"], record([], verified="1001", payments=paid)
@@ -188,6 +188,9 @@ def test_the_caller_answers_what_it_is_asked_and_corrects_a_wrong_read_back() ->
     mind = CallerMind(BY_NAME["corrects-misheard-account"])
     assert say(mind, GREETING) == "say: What's my balance?"
     assert say(mind, "Sure. First, what's your account number?") == "say: one zero zero seven"
+    # The caller's own ear adding a digit is no reason to contradict the agent.
+    pin = say(mind, "Thanks. Account 10007. Now please tell me your PIN.")
+    assert pin == "say: four three two one"
     assert say(mind, "Thanks. Account 1 0 0 7. Now please tell me your PIN.") == (
         "say: No, that's wrong. My account number is one zero zero one."
     )
@@ -206,8 +209,8 @@ def test_the_caller_keys_digits_says_yes_or_no_and_switches_task() -> None:
     assert say(keypad, "Now please tell me your PIN, or your date of birth.") == "press: 4321#"
 
     decline = CallerMind(BY_NAME["payment-declined-at-read-back"])
-    assert say(decline, "Who would you like to pay?") == "say: City Water."
-    assert say(decline, "A payment of $60.00 to City Water. Is that right?") == (
+    assert say(decline, "Who would you like to pay?") == "say: Metro Transit."
+    assert say(decline, "A payment of $25.00 to Metro Transit. Is that right?") == (
         "say: No, don't do that."
     )
     block = CallerMind(BY_NAME["block-lost-card"])
@@ -225,7 +228,11 @@ def test_the_caller_keys_digits_says_yes_or_no_and_switches_task() -> None:
         "say: March seventh, nineteen eighty four"
     )
     assert say(birth, "And the ZIP code? You can also type it on your keypad.") == (
-        "say: nine seven three zero one"
+        "say: zero two one one zero"
+    )
+    # Missed: the caller keys what it said when the keypad is offered.
+    assert say(birth, "Sorry, I didn't catch that. You can also type it on your keep it.") == (
+        "press: 02110#"
     )
     assert is_stall("Okay.") and is_stall("One moment.") and not is_stall("Okay, goodbye.")
 
