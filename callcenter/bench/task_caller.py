@@ -71,6 +71,8 @@ class CallerMind:
             return Reply("hangup" if "goodbye" in text else "wait")
         if self.said_goodbye:
             return Reply("hangup")
+        if self.switched and "back to" in text:
+            return Reply("say", "No, I don't need that any more.")
         if goal.switch and not self.switched and goal.switch[0] in text:
             self.switched = True
             self.next_request = len(goal.requests)
