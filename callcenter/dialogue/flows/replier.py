@@ -156,15 +156,29 @@ class FlowReplier:
             answer=answer,
             is_verified=lambda: self.ctx.verified is not None,
         )
+        waited_task = work.task
+        waited_for = waited_task.awaiting if waited_task else None
+        before = dict(waited_task.slots) if waited_task else {}
         outcome = await engine.turn(work, text, understanding)
         await effects()
         if outcome.action != "continue" and result.action == "continue":
             result.action, result.reason = outcome.action, outcome.reason  # type: ignore[assignment]
         task = work.task
+        # Which slot parser read the turn (values themselves are never logged: PINs).
+        parsed = sorted(
+            name
+            for name, value in (waited_task.slots.items() if waited_task else ())
+            if before.get(name) != value
+        )
+        decision = understanding.as_payload()
+        if decision["source"] == "none" and parsed:
+            decision.update(source="slot_parser", confidence=1.0)
         self.record_event(
             "flow_turn",
             {
-                **understanding.as_payload(),
+                **decision,
+                "waited_for": waited_for,
+                "parsed": parsed,
                 "flow": task.flow if task else None,
                 "awaiting": task.awaiting if task else None,
                 "slots": sorted(task.slots) if task else [],

@@ -313,3 +313,12 @@ def test_a_date_of_birth_heard_in_digit_mode_still_verifies(call: FlowCall) -> N
     reply = call.say("3 7 1984")
     assert "$2,417.35" in reply.text
     assert call.ctx.verified is not None and call.ctx.verified.method == "date_of_birth"
+
+
+def test_a_slot_answer_is_logged_as_read_by_the_slot_parser(call: FlowCall) -> None:
+    call.say("What's my balance?")
+    call.say("one zero zero one")
+    payload = call.events[-1][1]
+    assert payload["source"] == "slot_parser" and payload["parsed"] == ["account_number"]
+    assert payload["waited_for"] == "account_number"
+    assert "1001" not in str(payload)
