@@ -322,3 +322,25 @@ def test_a_slot_answer_is_logged_as_read_by_the_slot_parser(call: FlowCall) -> N
     assert payload["source"] == "slot_parser" and payload["parsed"] == ["account_number"]
     assert payload["waited_for"] == "account_number"
     assert "1001" not in str(payload)
+
+
+def test_published_flow_lines_and_articles_change_what_is_said(
+    db_factory: sessionmaker[Session],
+) -> None:
+    from callcenter.dialogue.prompts import default_prompt_set
+    from callcenter.store.prompts import PROMPT_FILES
+    from tests.dialogue.flows.harness import open_flow_call
+
+    assert "flow_lines" in PROMPT_FILES and "kb_opening_hours" in PROMPT_FILES
+    base = default_prompt_set()
+    bodies = dict(base.bodies)
+    # An admin's edit: one line reworded (the others fall back to the shipped ones) and
+    # the opening hours article rewritten.
+    bodies["flow_lines"] = "anything_else: Can I do anything more for you today?"
+    bodies["kb_opening_hours"] = "# Opening hours\nWe are open every day from 7 AM to 11 PM."
+    edited = type(base)(bodies=bodies, variables=base.variables)
+    call = open_flow_call(db_factory, prompts=edited, flow_intent_model=False)
+    reply = call.say("What are your opening hours?")
+    assert "7 AM to 11 PM" in reply.text
+    assert reply.text.endswith("Can I do anything more for you today?")
+    assert "account number" in call.say("What's my balance?").text
