@@ -48,18 +48,24 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     for intent, pattern in (
         ("block_card", r"\b(lost|lose|stolen|stole|steal|missing|misplaced|block|freeze|cancel)"
                        r"\b.{0,30}\bcards?\b|\bcards?\b.{0,30}\b(lost|stolen|missing|gone|block"
-                       r"|blocked|stole|taken)\b|\b(somebody|someone|some one) (used|took|has)"
-                       r"\b|\bwithout (asking|permission|my permission)\b|\bfraud|\bunauthori[sz]ed"
-                       r"|\bstolen\b|\blost (my )?(wallet|purse)\b"),
+                       r"|blocked|stole|taken|freeze)\b"
+                       r"|\b(somebody|someone|some one) (used|took|has)\b"
+                       r"|\bwithout (asking|permission|my permission)\b|\bfraud|\bunauthori[sz]ed"
+                       r"|\bstolen\b|\blost (my )?(wallet|purse)\b|\b(can'?t|cannot|can not|could"
+                       r"n'?t) find\b.{0,25}\bcards?\b"),
         ("balance", r"\bbalance\b|\bhow much (money )?(do i have|is (in|on|left)|have i got)\b"
-                    r"|\bmoney (do i have|left|in my account)\b"),
+                    r"|\bmoney (do i have|left|in my account)\b|\bhow much money\b|\bfunds\b"
+                    r"|\bwhat'?s in my account\b"),
         ("transactions", r"\btransactions?\b|\brecent (payments|charges|activity|purchases)\b"
                          r"|\b(last|latest|recent) (few )?(payments?|charges?|purchases?|"
-                         r"activity|deposits?)\b|\bstatement\b|\bwhat did i (spend|buy)\b"),
-        ("change_address", r"\baddress\b|\bi (have )?moved\b|\bi'?m moving\b|\bnew home\b"),
-        ("callback", r"\bcall (me )?back\b|\bcallback\b|\bring me back\b|\bcall me later\b"
-                     r"|\bcall me (tomorrow|later|in)\b"),
-        ("payment", r"\bpay\b|\bpayment\b|\bpaying\b|\bbill\b"),
+                         r"activity|deposits?)\b|\bstatement\b|\bwhat (did|have) i (spend|spent|"
+                         r"buy|bought)\b|\b(account )?(activity|history)\b|\bwithdrawals\b"),
+        ("change_address", r"\baddress\b|\bi (have |'ve )?moved\b|\bi'?m moving\b|\bmoving "
+                           r"house\b|\brelocat|\bnew (home|place|house|apartment|flat)\b"),
+        ("callback", r"\bcall ?(me )?back\b|\bcallback\b|\b(ring|phone) me back\b|\bcall me "
+                     r"(later|tomorrow|tonight|this|next|on|at|in)\b"),
+        ("payment", r"\bpay\b|\bpayment\b|\bpaying\b|\bbill\b|\bsend (money|\d)"
+                    r"|\btransfer (money|funds|\d)"),
         ("verify", r"\bverify\b|\bidentity\b|\blog ?in\b|\baccount (number )?is\b|\bmy pin\b"),
     )
 )  # fmt: skip
