@@ -20,7 +20,7 @@ from callcenter.dialogue.flows.state import FlowState, Task
 from callcenter.dialogue.flows.templates import FlowLines
 from callcenter.dialogue.flows.understanding import Understanding
 from callcenter.store.models import ToolStatus
-from callcenter.text.digits import read_back
+from callcenter.text.digits import digit_runs, read_back
 from callcenter.text.money import say_amount
 from callcenter.text.yes_no import is_correction, yes_or_no
 from callcenter.tools.base import ToolOutcome
@@ -140,17 +140,44 @@ class FlowEngine:
         filled = self._fill(task, flow, slot, text)
         if filled:
             task.misses = 0
+            task.partial = ""
             return await self._advance(state, text, result)
         if u.intent == "question" and await self.answer(text):
             await self._ask(task, slot)
             return result
+        if slot.type.kind == "digits" and self._partial_digits(task, slot, text):
+            if slot.name in task.slots:
+                task.misses = 0
+                return await self._advance(state, text, result)
+            await self._line("partial_digits", digits=read_back(task.partial))
+            return result
         task.misses += 1
         if task.misses >= slot.max_attempts:
             return await self._give_up(state, result)
-        offer = "offer_keypad" if slot.type.keypad and task.misses == 1 else "reask"
-        await self._line(offer)
-        await self._line(slot.ask_again or slot.ask, **self._values(task))
+        ask = self.lines.render(slot.ask_again or slot.ask, **self._values(task))
+        await self._line("reask")
+        await self.say(ask)
+        if slot.type.keypad and task.misses == 1 and "keypad" not in ask:
+            await self._line("offer_keypad")
         return result
+
+    def _partial_digits(self, task: Task, slot: SlotDef, text: str) -> bool:
+        """Callers pause inside a number and the endpointer splits it ("one zero" ...
+        "zero one"): keep a too-short run and join it with the next turn's digits."""
+        said = "".join(digit_runs(text))
+        if not said:
+            task.partial = ""
+            return False
+        joined = task.partial + said
+        if slot.type.min_len <= len(joined) <= slot.type.max_len and task.partial:
+            task.slots[slot.name] = joined
+            task.partial = ""
+            return True
+        if len(joined) < slot.type.min_len:
+            task.partial = joined
+            return True
+        task.partial = ""
+        return False
 
     def _fits(self, task: Task, text: str) -> bool:
         if task.awaiting in (None, "confirm"):

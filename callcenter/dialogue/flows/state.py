@@ -15,6 +15,8 @@ class Task:
     awaiting: str | None = None
     misses: int = 0
     confirmed: bool = False
+    # Digits of a number the caller has begun to say (the turn ended mid-number).
+    partial: str = ""
 
 
 @dataclass

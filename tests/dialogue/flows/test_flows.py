@@ -344,3 +344,18 @@ def test_published_flow_lines_and_articles_change_what_is_said(
     assert "7 AM to 11 PM" in reply.text
     assert reply.text.endswith("Can I do anything more for you today?")
     assert "account number" in call.say("What's my balance?").text
+
+
+def test_a_number_split_over_two_turns_is_joined(call: FlowCall) -> None:
+    call.say("What's my balance?")
+    reply = call.say("one zero")
+    assert "one zero so far" in reply.text
+    reply = call.say("zero one")
+    assert "Account one zero, zero one" in reply.text
+
+
+def test_a_missed_date_of_birth_slot_offers_the_keypad_once(call: FlowCall) -> None:
+    call.say("What's my balance?")
+    call.say("1001", keyed=True)
+    reply = call.say("I'm not sure")
+    assert reply.text.count("keypad") == 1 and "PIN" in reply.text
