@@ -92,6 +92,13 @@ class FlowEngine:
             if u.answer == "no" and u.intent is None:
                 await self._line("offer_declined")
                 return result
+        if state.offer == "more":
+            state.offer = None
+            if u.answer == "no" and u.intent in (None, "goodbye"):
+                u = Understanding("goodbye", u.source, u.confidence, u.answer)
+            elif u.answer == "yes" and u.intent is None:
+                await self._line("what_else")
+                return result
         if u.intent == "transfer":
             return await self._start(state, "transfer", text, result)
         task = state.task
@@ -113,7 +120,7 @@ class FlowEngine:
                 state.task.slots["account_number"] = number
             return await self._advance(state, text, result)
         if await self.answer(text):
-            await self._line("anything_else")
+            await self._anything_else(state)
             return result
         state.turns_not_understood += 1
         if u.intent == "question":
@@ -323,7 +330,7 @@ class FlowEngine:
                 await self._line("verified", first_name=outcome.result.get("first_name", ""))
                 state.task = state.suspended.pop() if state.suspended else None
                 if state.task is None:
-                    await self._line("anything_else")
+                    await self._anything_else(state)
                     return result
                 return await self._advance(state, "", result)
             task.slots.clear()
@@ -350,8 +357,12 @@ class FlowEngine:
             task.awaiting = None
             await self._line("resume", task=self.lines.render(f"task_{task.flow}"))
             return await self._advance(state, "", result)
-        await self._line("anything_else")
+        await self._anything_else(state)
         return result
+
+    async def _anything_else(self, state: FlowState) -> None:
+        state.offer = "more"  # a plain "no" now means the caller is done
+        await self._line("anything_else")
 
     async def _give_up(self, state: FlowState, result: TurnResult) -> TurnResult:
         state.task, state.suspended = None, []

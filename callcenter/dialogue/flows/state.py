@@ -24,6 +24,7 @@ class FlowState:
     task: Task | None = None
     # Tasks put aside ("actually, block my card first"), resumed last-in first-out.
     suspended: list[Task] = field(default_factory=list)
-    # "transfer": the agent offered a person and waits for yes or no.
+    # "transfer": the agent offered a person and waits for yes or no; "more": it asked
+    # whether there is anything else (a plain "no" ends the call).
     offer: str | None = None
     turns_not_understood: int = 0

@@ -359,3 +359,17 @@ def test_a_missed_date_of_birth_slot_offers_the_keypad_once(call: FlowCall) -> N
     call.say("1001", keyed=True)
     reply = call.say("I'm not sure")
     assert reply.text.count("keypad") == 1 and "PIN" in reply.text
+
+
+def test_no_to_anything_else_ends_the_call(call: FlowCall) -> None:
+    reply = call.say("What are your opening hours?")
+    assert reply.text.endswith("anything else I can help you with?")
+    reply = call.say("No, no.")
+    assert reply.result.action == "end_call" and "Goodbye" in reply.text
+
+
+def test_yes_to_anything_else_asks_what(call: FlowCall) -> None:
+    call.say("What are your opening hours?")
+    reply = call.say("Yes please.")
+    assert reply.result.action == "continue" and "what can I help you with" in reply.text
+    assert "account number" in call.say("my balance").text
