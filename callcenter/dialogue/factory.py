@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.asr.base import Transcriber
 from callcenter.dialogue.escalation import create_handoff
+from callcenter.dialogue.flows.templates import FlowLines
 from callcenter.dialogue.prompts import PromptSet, backchannel_lines, load_prompt_set
 from callcenter.dialogue.services import SessionServices
 from callcenter.dialogue.session import CallSession
@@ -117,6 +118,22 @@ async def warm_fixed_lines(phrases: PhraseCache, prompts: PromptSet) -> None:
         for text in texts:
             if text:
                 await phrases.get(text)
+    # The task flows' fixed sentences, in the background: the first call must not wait.
+    task = asyncio.create_task(_warm_flow_lines(phrases, prompts))
+    _WARMING.add(task)
+    task.add_done_callback(_WARMING.discard)
+
+
+_WARMING: set[asyncio.Task[None]] = set()
+
+
+async def _warm_flow_lines(phrases: PhraseCache, prompts: PromptSet) -> None:
+    for text in FlowLines(prompts).fixed_sentences():
+        try:
+            await phrases.get(text)
+        except Exception:  # a line that cannot be synthesised is synthesised when said
+            log.warning("could not pre-synthesise %r", text, exc_info=True)
+            return
 
 
 def build_services(

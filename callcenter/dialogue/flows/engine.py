@@ -77,9 +77,8 @@ class FlowEngine:
         self.is_verified = is_verified
 
     async def _line(self, key: str, **values: object) -> None:
-        text = self.lines.render(key, **values)
-        if text:
-            await self.say(text, fixed=not values)
+        for text, fixed in self.lines.render_parts(key, **values):
+            await self.say(text, fixed=fixed)
 
     # --- one caller turn ------------------------------------------------------------------
 
