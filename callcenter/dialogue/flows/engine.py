@@ -151,15 +151,16 @@ class FlowEngine:
         if u.intent == "question" and await self.answer(text):
             await self._ask(task, slot)
             return result
-        if slot.type.kind == "digits" and self._partial_digits(task, slot, text):
-            if slot.name in task.slots:
-                task.misses = 0
-                return await self._advance(state, text, result)
-            await self._line("partial_digits", digits=read_back(task.partial))
-            return result
+        joined = slot.type.kind == "digits" and self._partial_digits(task, slot, text)
+        if joined and slot.name in task.slots:
+            task.misses = 0
+            return await self._advance(state, text, result)
         task.misses += 1
         if task.misses >= slot.max_attempts:
             return await self._give_up(state, result)
+        if task.partial:
+            await self._line("partial_digits", digits=read_back(task.partial))
+            return result
         ask = self.lines.render(slot.ask_again or slot.ask, **self._values(task))
         await self._line("reask")
         await self.say(ask)
@@ -174,6 +175,8 @@ class FlowEngine:
         if not said:
             task.partial = ""
             return False
+        if task.partial and said.startswith(task.partial[:2]):
+            task.partial = ""  # the caller started the number again
         joined = task.partial + said
         if slot.type.min_len <= len(joined) <= slot.type.max_len and task.partial:
             task.slots[slot.name] = joined
