@@ -37,6 +37,7 @@ RunTool = Callable[[str, dict[str, Any]], Awaitable[ToolOutcome]]
 # Answers an open question from the knowledge base; False when it had no answer.
 Answer = Callable[[str], Awaitable[bool]]
 MISUNDERSTANDING = "misunderstanding"
+FREE_TEXT = ("text", "address")  # slots that take the caller's words as they are
 CALLER_REQUEST = "caller_request"
 
 
@@ -143,6 +144,14 @@ class FlowEngine:
             return await self._switch(state, str(u.intent), text, result)
         if u.answer == "no" and self._correct_earlier(task, flow, slot, text):
             return await self._advance(state, text, result)
+        if slot.type.kind in FREE_TEXT and (u.answer == "no" or u.intent == "question"):
+            if u.answer == "no":  # "No, forget it" to "Who would you like to pay?"
+                await self._line("cancelled")
+                state.task = None
+                return await self._next(state, text, result)
+            if await self.answer(text):
+                await self._ask(task, slot)
+                return result
         filled = self._fill(task, flow, slot, text)
         if filled:
             task.misses = 0
@@ -189,9 +198,12 @@ class FlowEngine:
         return False
 
     def _fits(self, task: Task, text: str) -> bool:
+        """The turn is a value for the awaited slot of an exact kind (a goodbye said while
+        the agent waits for a street name is a goodbye, not the street)."""
         if task.awaiting in (None, "confirm"):
             return False
-        return _slot(FLOWS[task.flow], task.awaiting).type.parse(text) is not None
+        slot_type = _slot(FLOWS[task.flow], task.awaiting).type
+        return slot_type.kind not in FREE_TEXT and slot_type.parse(text) is not None
 
     def _fill(self, task: Task, flow: FlowDef, slot: SlotDef, text: str) -> bool:
         """Fill the awaited slot from the turn, and any later slot said in the same breath."""

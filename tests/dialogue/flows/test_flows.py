@@ -373,3 +373,10 @@ def test_yes_to_anything_else_asks_what(call: FlowCall) -> None:
     reply = call.say("Yes please.")
     assert reply.result.action == "continue" and "what can I help you with" in reply.text
     assert "account number" in call.say("my balance").text
+
+
+def test_goodbye_while_a_free_text_slot_waits_is_a_goodbye(call: FlowCall) -> None:
+    call.say("My account number is 1001 and my PIN is 4321.")
+    assert "payee" in call.say("I want to pay my electricity bill.").text
+    reply = call.say("No, that's all. Thank you, goodbye.")
+    assert reply.result.action == "end_call"
