@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -268,10 +269,21 @@ class WhisperEngine:
 DIGITS_OVERRIDE_MARGIN = 2.0
 
 
+_MONTH = re.compile(
+    r"\b(january|february|march|april|may|june|july|august|september|october|november|"
+    r"december)\b",
+    re.IGNORECASE,
+)
+
+
 def _choose_digits(digits: tuple[str, float], free: tuple[str, float]) -> tuple[str, float]:
     """Pick between the number-only and the free decode of the same audio."""
     digits_text, digits_score = digits
     free_text, free_score = free
+    if _MONTH.search(free_text):
+        # A date ("March 7, 1984" for a date of birth): the number-only beam cannot spell
+        # the month and turned that one into "1, 1984".
+        return free_text, _confidence(free_score)
     if parse_digits(free_text) is not None:
         # Both read it as a number: the constrained beam is more accurate on digits.
         chosen = digits if parse_digits(digits_text) is not None else free
