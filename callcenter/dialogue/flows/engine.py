@@ -15,7 +15,8 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from callcenter.dialogue.flows.definitions import FLOWS, TASKS, FlowDef, SlotDef
-from callcenter.dialogue.flows.slots import Secret, clean_text, tidy_place
+from callcenter.dialogue.flows.prefill import SECRET_START, arguments, full_address, prefill, tidy
+from callcenter.dialogue.flows.slots import Secret
 from callcenter.dialogue.flows.state import FlowState, Task
 from callcenter.dialogue.flows.templates import FlowLines
 from callcenter.dialogue.flows.understanding import Understanding
@@ -38,7 +39,6 @@ RunTool = Callable[[str, dict[str, Any]], Awaitable[ToolOutcome]]
 Answer = Callable[[str], Awaitable[bool]]
 MISUNDERSTANDING = "misunderstanding"
 FREE_TEXT = ("text", "address")  # slots that take the caller's words as they are
-CALLER_REQUEST = "caller_request"
 
 
 @dataclass
@@ -47,18 +47,8 @@ class TurnResult:
     reason: str | None = None
 
 
-_SECRET_START = re.compile(r"\b(pin|pin number|passcode|date of birth|birthday|born|dob)\b", re.I)
-_PAYEE = re.compile(r".*\bto (?:the )?([a-z][\w&'. -]{1,80})$", re.IGNORECASE)
-# "I want to pay my bill": "to" before a verb names no payee.
-_NOT_PAYEE = re.compile(r"(pay|make|do|send|check|know|ask|change|get)\b", re.IGNORECASE)
 # "Forget the payment, what's my balance?": the new task replaces the old one.
 _DROP = re.compile(r"\b(forget|never ?mind|cancel|skip|instead|scratch that)\b", re.IGNORECASE)
-_WHEN = re.compile(
-    r"\b((?:today|tonight|tomorrow|this|next|on|at|in|after|before|monday|tuesday|wednesday|"
-    r"thursday|friday|saturday|sunday)\b.*)$",
-    re.IGNORECASE,
-)
-_ADDRESS = re.compile(r"(\d+\w*\s+[^,]+?),\s*([^,]+?),\s*([a-z .]+?)[,\s]+(\d{5})\b", re.IGNORECASE)
 
 
 class FlowEngine:
@@ -209,24 +199,24 @@ class FlowEngine:
         """Fill the awaited slot from the turn, and any later slot said in the same breath."""
         head, tail = text, ""
         if flow.name == "verify" and slot.name == "account_number":
-            found = _SECRET_START.search(text)
+            found = SECRET_START.search(text)
             if found is not None:
                 head, tail = text[: found.start()], text[found.start() :]
         if flow.name == "change_address" and slot.name == "address_line1":
-            whole = _full_address(text)
+            whole = full_address(text)
             if whole is not None:
                 task.slots.update(whole)
                 return True
         value = slot.type.parse(head)
         if value is None:
             return False
-        task.slots[slot.name] = _tidy(slot, value)
+        task.slots[slot.name] = tidy(slot, value)
         if tail:
             for later in flow.slots:
                 if later.name not in task.slots:
                     parsed = later.type.parse(tail)
                     if parsed is not None:
-                        task.slots[later.name] = _tidy(later, parsed)
+                        task.slots[later.name] = tidy(later, parsed)
         return True
 
     def _correct_earlier(self, task: Task, flow: FlowDef, current: SlotDef, text: str) -> bool:
@@ -236,7 +226,7 @@ class FlowEngine:
                 continue
             value = slot.type.parse(text)
             if value is not None and slot.type.kind in ("digits", "money", "date", "choice"):
-                task.slots[slot.name] = _tidy(slot, value)
+                task.slots[slot.name] = tidy(slot, value)
                 return True
         return False
 
@@ -258,7 +248,7 @@ class FlowEngine:
             for slot in flow.slots:
                 value = slot.type.parse(text)
                 if value is not None and slot.type.kind != "text":
-                    task.slots[slot.name] = _tidy(slot, value)
+                    task.slots[slot.name] = tidy(slot, value)
                     changed = True
             if changed:
                 task.awaiting = None
@@ -285,7 +275,7 @@ class FlowEngine:
         if state.task is not None and state.task.flow != name and name != "transfer":
             state.suspended.append(state.task)
         state.task = Task(name)
-        _prefill(state.task, FLOWS[name], text)
+        prefill(state.task, FLOWS[name], text)
         return await self._advance(state, text, result)
 
     async def _switch(
@@ -309,7 +299,7 @@ class FlowEngine:
         if flow.needs_verification and not self.is_verified():
             state.suspended.append(task)
             state.task = Task("verify")
-            _prefill(state.task, FLOWS["verify"], text)
+            prefill(state.task, FLOWS["verify"], text)
             return await self._advance(state, text, result)
         for slot in flow.slots:
             if slot.name not in task.slots:
@@ -318,7 +308,7 @@ class FlowEngine:
                 return result
         if flow.confirm is not None and not task.confirmed:
             if flow.confirm == "tool":
-                outcome = await self.run_tool(str(flow.tool), _arguments(task, confirm=False))
+                outcome = await self.run_tool(str(flow.tool), arguments(task, confirm=False))
                 if outcome.result.get("status") != "needs_confirmation":
                     await self.say(outcome.speak or outcome.say)
                     state.task = None
@@ -332,7 +322,7 @@ class FlowEngine:
         self, state: FlowState, task: Task, flow: FlowDef, result: TurnResult
     ) -> TurnResult:
         confirm = flow.confirm == "tool"
-        outcome = await self.run_tool(str(flow.tool), _arguments(task, confirm=confirm))
+        outcome = await self.run_tool(str(flow.tool), arguments(task, confirm=confirm))
         if outcome.action != "continue":
             result.action, result.reason = outcome.action, outcome.reason
             if flow.name != "transfer" and outcome.say:
@@ -411,86 +401,3 @@ def _slot(flow: FlowDef, name: str | None) -> SlotDef:
         if slot.name == name:
             return slot
     raise LookupError(f"flow {flow.name} has no slot {name!r}")
-
-
-def _tidy(slot: SlotDef, value: Any) -> Any:
-    if slot.name in ("city", "region"):
-        return tidy_place(str(value))
-    return value
-
-
-def _prefill(task: Task, flow: FlowDef, text: str) -> None:
-    """Slots the caller already gave when asking for the task ("I lost my card")."""
-    if not text:
-        return
-    if flow.name == "verify":
-        _prefill_identity(task, text)
-        return
-    for slot in flow.slots:
-        if slot.type.kind in ("text", "address"):
-            continue
-        value = slot.type.parse(text)
-        if value is not None:
-            task.slots[slot.name] = value
-    if flow.name == "payment":
-        payee = _PAYEE.search(text.strip().rstrip(".!?"))
-        if payee is not None and not _NOT_PAYEE.match(payee.group(1)):
-            task.slots["payee"] = clean_text(payee.group(1))
-    if flow.name == "callback":
-        when = _WHEN.search(text.strip().rstrip(".!?"))
-        if when is not None:
-            task.slots["when"] = when.group(1)
-    if flow.name == "change_address":
-        whole = _full_address(text)
-        if whole is not None:
-            task.slots.update(whole)
-
-
-def _prefill_identity(task: Task, text: str) -> None:
-    """ "account 1001, PIN 4321" said with the request: the number before the word PIN (or
-    date of birth) is the account; the secret is read only after that word."""
-    found = _SECRET_START.search(text)
-    head = text[: found.start()] if found else text
-    if found is not None or re.search(r"\baccount\b", head, re.IGNORECASE):
-        account = FLOWS["verify"].slots[0].type.parse(head)
-        if account is not None:
-            task.slots["account_number"] = account
-    if found is not None and "account_number" in task.slots:
-        secret = FLOWS["verify"].slots[1].type.parse(text[found.start() :])
-        if secret is not None:
-            task.slots["secret"] = secret
-
-
-def _full_address(text: str) -> dict[str, str] | None:
-    match = _ADDRESS.search(text)
-    if match is None:
-        return None
-    street = FLOWS["change_address"].slots[0].type.parse(match.group(1))
-    if street is None:
-        return None
-    return {
-        "address_line1": street,
-        "city": tidy_place(match.group(2).strip()),
-        "region": tidy_place(match.group(3).strip()),
-        "postal_code": match.group(4),
-    }
-
-
-def _arguments(task: Task, *, confirm: bool) -> dict[str, Any]:
-    slots = task.slots
-    if task.flow == "verify":
-        secret = slots["secret"]
-        key = "pin" if secret.method == "pin" else "date_of_birth"
-        return {"account_number": str(slots["account_number"]), key: secret.value}
-    if task.flow == "block_card":
-        return {"reason": slots["reason"]}
-    if task.flow == "change_address":
-        fields = ("address_line1", "city", "region", "postal_code")
-        return {**{name: str(slots[name]) for name in fields}, "confirm": confirm}
-    if task.flow == "payment":
-        return {"amount": float(slots["amount"]), "payee": str(slots["payee"]), "confirm": confirm}
-    if task.flow == "callback":
-        return {"when": str(slots["when"]), "topic": "Caller asked to be called back."}
-    if task.flow == "transfer":
-        return {"reason": CALLER_REQUEST}
-    return {}
