@@ -135,7 +135,14 @@ def _tasks(args: argparse.Namespace, report: dict[str, Any]) -> int:
         report["voices"] = [voice.name for voice in voices]
         report["goals"] = [goal.name for goal in goals]
         report |= asyncio.run(
-            run_tasks(app, goals, voices, args.out / "caller-voices", args.speech_data / "fsdd_8k")
+            run_tasks(
+                app,
+                goals,
+                voices,
+                args.out / "caller-voices",
+                args.speech_data / "fsdd_8k",
+                log_path=args.out / "tasks-calls.jsonl",
+            )
         )
     json_path = args.out / "tasks.json"
     json_path.write_text(json.dumps(report, indent=2, default=str) + "\n")

@@ -195,16 +195,19 @@ class TaskCaller:
 
     mind: CallerMind
     transcriber: Transcriber
-    render: Callable[[str], bytes]  # caller text -> 8 kHz μ-law in the caller's voice
+    # (caller text, times said again in a row) -> 8 kHz μ-law in the caller's voice
+    render: Callable[[str, int], bytes]
     quiet_ms: int = 1400  # the agent is done when silent this long
     max_turns: int = 16
     turns: int = 0
     heard: list[str] = field(default_factory=list)
+    last_said: str = ""
+    repeats: int = 0
 
     async def __call__(self, line: CallerLine) -> None:
         since = 0
         while self.turns < self.max_turns:
-            spoke = await self._wait_agent(line)
+            spoke = await self._wait_agent(line, since)
             text = await hear(self.transcriber, line.agent_audio(since))
             if spoke and is_stall(text):
                 continue  # "Okay." then the answer: keep listening from the same point
@@ -221,18 +224,22 @@ class TaskCaller:
             if reply.kind == "press":
                 await line.press(reply.text)
             else:
-                await line.say(self.render(reply.text), reply.text)
+                # Said again after "I didn't catch that": slower, as people do.
+                self.repeats = self.repeats + 1 if reply.text == self.last_said else 0
+                self.last_said = reply.text
+                await line.say(self.render(reply.text, self.repeats), reply.text)
             since = line.now_ms
         line.note("caller_gave_up", turns=self.turns)
 
-    async def _wait_agent(self, line: CallerLine, timeout_ms: int = 12_000) -> bool:
-        """Until the agent has spoken and gone quiet; False when it never started."""
-        # On the call's clock: a busy event loop may wake this less often than every tick.
-        started, last_heard = line.now_ms, None
-        while last_heard is not None or line.now_ms - started < timeout_ms:
-            await line.tick()
-            if line.agent_speaking:
-                last_heard = line.now_ms
-            elif last_heard is not None and line.now_ms - last_heard >= self.quiet_ms:
+    async def _wait_agent(self, line: CallerLine, since: int, timeout_ms: int = 12_000) -> bool:
+        """Until the agent has spoken after ``since`` and gone quiet (also when that
+        happened while the caller was still thinking); False when it never spoke."""
+        started = line.now_ms
+        while True:
+            last = line.agent_last_played_ms
+            spoke = last is not None and last >= since
+            if spoke and not line.agent_speaking and line.now_ms - (last or 0) >= self.quiet_ms:
                 return True
-        return False
+            if not spoke and line.now_ms - started >= timeout_ms:
+                return False
+            await line.tick()

@@ -11,6 +11,7 @@ server's clock) beside the first-audio latency (which a backchannel may satisfy)
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -92,16 +93,23 @@ async def run_tasks(
     cache_dir: Path,
     fsdd_dir: Path | None,
     *,
+    log_path: Path | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
+    """Every goal in every voice; each call's row is also appended to ``log_path``
+    (JSON lines) as soon as it is judged, so a long run can be followed."""
     calls: list[dict[str, Any]] = []
     ear = caller_ear(app)
+    if log_path is not None:
+        _append(log_path, None)
     try:
         for voice in voices:
             renderer = VoiceRenderer(voice, cache_dir, fsdd_dir)
             for goal in goals:
                 row = await play_goal(app, goal, renderer, ear)
                 calls.append(row)
+                if log_path is not None:
+                    _append(log_path, row)
                 if progress:
                     mark = "ok  " if row["success"] else "FAIL"
                     why = "; ".join(row["failures"] + row["violations"])[:160]
@@ -112,6 +120,15 @@ async def run_tasks(
     finally:
         await ear.close()
     return summarise(calls)
+
+
+def _append(path: Path, row: dict[str, Any] | None) -> None:
+    """One JSON line per call (None: start the file afresh)."""
+    if row is None:
+        path.write_text("")
+        return
+    with path.open("a") as log:
+        log.write(json.dumps(row, default=str) + "\n")
 
 
 def _values(calls: list[dict[str, Any]], key: str) -> list[float]:

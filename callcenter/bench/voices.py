@@ -88,21 +88,25 @@ class VoiceRenderer:
         if shutil.which("espeak-ng") is None:
             raise VoiceUnavailable("espeak-ng is not installed (Debian: apt-get install espeak-ng)")
 
-    def render(self, text: str) -> bytes:
-        key = hashlib.sha1(f"{self.voice}|{text}".encode()).hexdigest()[:20]
+    def render(self, text: str, repeats: int = 0) -> bytes:
+        """``repeats``: how many times in a row this line was already said; each repeat
+        is slower (a caller who was not understood speaks more carefully)."""
+        rate = max(100, self.voice.words_per_minute - 25 * repeats)
+        key = hashlib.sha1(f"{self.voice}|{rate}|{text}".encode()).hexdigest()[:20]
         cached = self.cache_dir / f"{key}.ulaw"
         if cached.exists():
             return cached.read_bytes()
         digits = only_digits(text) if self.voice.fsdd_speaker else None
-        audio = self._fsdd(digits) if digits else self._espeak(text)
+        # A person's digits do not slow down on request: repeats fall back to espeak-ng.
+        audio = self._fsdd(digits) if digits and not repeats else self._espeak(text, rate)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         cached.write_bytes(audio)
         return audio
 
-    def _espeak(self, text: str) -> bytes:
+    def _espeak(self, text: str, rate: int) -> bytes:
         with tempfile.TemporaryDirectory(prefix="caller-voice-") as folder:
             wav = Path(folder) / "line.wav"
-            command = ["espeak-ng", "-v", self.voice.espeak, "-s", str(self.voice.words_per_minute)]
+            command = ["espeak-ng", "-v", self.voice.espeak, "-s", str(rate)]
             subprocess.run([*command, "-w", str(wav), text], check=True, capture_output=True)
             return trim_silence(wav_to_ulaw(wav))
 

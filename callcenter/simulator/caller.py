@@ -118,6 +118,7 @@ class _Call:
         self._end_reason = ""
         self._agent_audio = bytearray()
         self._playing = False
+        self.last_played_ms: int | None = None  # call time of the last agent audio played
         self._due_marks: list[str] = []
 
     @property
@@ -160,6 +161,8 @@ class _Call:
             elif self._playing and not played:
                 self.event("agent_playout_end")
             self._playing = bool(played)
+            if played:
+                self.last_played_ms = self.now_ms
             await self._send_caller_frame()
             self.tick += 1
             if self.now_ms >= self.opt.max_call_ms:
@@ -379,6 +382,11 @@ class CallerLine:
     @property
     def agent_speaking(self) -> bool:
         return self._call.buffer.is_playing
+
+    @property
+    def agent_last_played_ms(self) -> int | None:
+        """Call time of the last agent audio the caller heard (None: none yet)."""
+        return self._call.last_played_ms
 
     async def tick(self) -> None:
         await self._call.next_tick()
