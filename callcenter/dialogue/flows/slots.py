@@ -109,12 +109,19 @@ def _secret(text: str) -> Secret | None:
     born = parse_date(text) or _date_from_digits(text)
     if born is not None:
         return Secret("date_of_birth", born.isoformat())
+    if _MONTH.search(text):
+        return None  # a date we could not read: not a PIN (it would cost an attempt)
     pin = expected_digits(text, 4, 6)
     if pin is not None and len(pin) != 8:
         return Secret("pin", pin)
     return None
 
 
+_MONTH = re.compile(
+    r"\b(january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|birthday|born)\b",
+    re.IGNORECASE,
+)
 _YEAR_END = re.compile(r"^(\d{1,2})(\d{1,2})((?:19|20)\d\d)$")
 
 

@@ -380,3 +380,12 @@ def test_goodbye_while_a_free_text_slot_waits_is_a_goodbye(call: FlowCall) -> No
     assert "payee" in call.say("I want to pay my electricity bill.").text
     reply = call.say("No, that's all. Thank you, goodbye.")
     assert reply.result.action == "end_call"
+
+
+def test_a_misheard_date_of_birth_is_asked_again_not_tried_as_a_pin(call: FlowCall) -> None:
+    call.say("What's my balance?")
+    call.say("one zero zero two")
+    reply = call.say("The Wenty first on November 90 90")
+    assert "didn't catch" in reply.text and call.ctx.failed_verifications == 0
+    reply = call.say("The 21st November 1990")
+    assert "Marcus" in reply.text and "$158.09" in reply.text
