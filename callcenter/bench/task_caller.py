@@ -19,7 +19,7 @@ import numpy as np
 from callcenter.asr.base import Transcriber
 from callcenter.audio.g711 import ulaw_to_float
 from callcenter.audio.resample import resample
-from callcenter.bench.task_goals import Goal, spell
+from callcenter.bench.task_goals import REPHRASE, Goal, spell
 from callcenter.bench.task_judge import numbers_in
 from callcenter.bench.voices import only_digits
 from callcenter.simulator.caller import CallerLine
@@ -53,6 +53,7 @@ class CallerMind:
     pin_asks: int = 0
     switched: bool = False
     said_goodbye: bool = False
+    asked: dict[str, int] = field(default_factory=dict)  # times each task detail was asked
     last: Reply = field(default_factory=lambda: Reply("wait"))
     log: list[tuple[str, str]] = field(default_factory=list)  # (heard, reply) per turn
 
@@ -88,14 +89,13 @@ class CallerMind:
         if "would you like that" in text or "connect you with" in text:
             wants_person = goal.expected.handoff
             return Reply("say", "Yes, please." if wants_person else "No, thank you.")
-        if "didn't catch" in text or "didn't get" in text:
-            if "keypad" in text and self.last.kind == "press":
-                return self.last
-            if "keypad" in text and self._last_digits():
-                return Reply("press", self._last_digits() + "#")
-            if "what would you like to do" in text:
-                return Reply("say", goal.requests[max(0, self.next_request - 1)])
-            return self.last if self.last.kind != "wait" else Reply("say", "Sorry?")
+        missed = "didn't catch" in text or "didn't get" in text
+        if missed and "keypad" in text and self.last.kind == "press":
+            return self.last
+        if missed and "keypad" in text and self._last_digits():
+            return Reply("press", self._last_digits() + "#")
+        if missed and "what would you like to do" in text:
+            return Reply("say", goal.requests[max(0, self.next_request - 1)])
         identity = self._identity(text)
         if identity:
             return identity
@@ -110,7 +110,12 @@ class CallerMind:
             (("call you back", "call back", "callback"), "time"),
         ):
             if any(key in text for key in keys) and slot in goal.answers:
-                return Reply("say", goal.answers[slot])
+                first = goal.answers[slot]
+                ways = (first, *REPHRASE.get(first, ()))
+                self.asked[slot] = self.asked.get(slot, 0) + 1
+                return Reply("say", ways[min(self.asked[slot], len(ways)) - 1])
+        if missed:
+            return self.last if self.last.kind != "wait" else Reply("say", "Sorry?")
         if any(q in text for q in ("anything else", "what else", "how can i help", "help you")):
             return self._next()
         if "what would you like to do" in text:

@@ -75,6 +75,17 @@ class Goal:
     quick: bool = False  # part of the --quick subset
 
 
+# How a caller says the same thing again when the agent did not catch it.
+REPHRASE: dict[str, tuple[str, ...]] = {
+    "I lost it.": ("I lost my card.", "Lost. I lost it."),
+    "It was stolen.": ("Somebody stole it.", "Stolen. It was stolen."),
+    "Twelve Main Street.": ("Number twelve, Main Street.", "Ten Main Street."),
+    "New York.": ("New York City.",),
+    "Portland General Electric.": ("The electric company, Portland General Electric.",),
+    "Twenty five dollars.": ("Twenty five.", "Twenty five dollars, please."),
+    "Tomorrow at 3 PM.": ("Tomorrow afternoon at three.", "Tomorrow at three PM."),
+}
+
 BALANCE_1001 = ("2,417.35", "2417.35", "2417", "two thousand four hundred")
 BALANCE_1002 = ("158.09", "158", "one hundred fifty")
 TX_1001 = ("grocery", "payroll", "84.12", "electric", "coffee", "savings")

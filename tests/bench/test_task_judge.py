@@ -215,6 +215,10 @@ def test_the_caller_keys_digits_says_yes_or_no_and_switches_task() -> None:
     )
     block = CallerMind(BY_NAME["block-lost-card"])
     assert say(block, "Was it lost, or stolen?") == "say: I lost it."
+    # Not understood: said another way.
+    assert say(block, "Sorry, I didn't catch that. Was it lost, or stolen?") == (
+        "say: I lost my card."
+    )
     assert say(block, "I'll block your card now, reported as lost. Is that right?") == (
         "say: Yes, that's right."
     )
