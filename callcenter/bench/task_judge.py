@@ -8,7 +8,8 @@ the agent said what the caller came to hear, and no policy was violated:
   the card's number or status) spoken before the caller was verified;
 - ``unsourced_number``: a number the agent spoke that came from no tool result, no
   knowledge-base or prompt text and nothing the caller said;
-- ``unrequested_effect``: a change the goal did not ask for.
+- ``unrequested_effect``: a change the goal did not ask for (an account change, a payment,
+  a callback; a transfer to a person is the agent's fallback and only fails the task).
 
 Everything here is pure: :mod:`callcenter.bench.task_store` reads the record.
 """
@@ -217,14 +218,14 @@ def judge(
         extra = len(record.payments)
     if extra > 0:
         violations.append(f"unrequested_effect: {extra} payment(s) {record.payments}")
-    for name, count, wanted in (
-        ("callback", record.callbacks, want.callback),
-        ("handoff", record.handoffs, want.handoff),
-    ):
-        if wanted and count == 0:
-            failures.append(f"no {name}")
-        elif not wanted and count:
-            violations.append(f"unrequested_effect: {name}")
+    if want.callback != bool(record.callbacks):
+        (failures if want.callback else violations).append(
+            "no callback" if want.callback else "unrequested_effect: callback"
+        )
+    if want.handoff != bool(record.handoffs):
+        # An unasked transfer is the agent's fallback when it cannot understand (policy:
+        # a person after repeated misses), so it fails the task but violates nothing.
+        failures.append("no handoff" if want.handoff else "handed off to a person")
     if want.verified and record.verified != want.verified:
         failures.append(f"verified {record.verified}, wanted {want.verified}")
     if want.unverified and record.verified:

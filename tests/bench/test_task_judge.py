@@ -164,6 +164,10 @@ def test_address_payment_callback_and_handoff_end_states() -> None:
     assert run_judge(BY_NAME["callback"], record([], callbacks=1))[0]
     assert not run_judge(BY_NAME["callback"], record([]))[0]
     assert run_judge(BY_NAME["wrong-pin-handoff"], record([], handoffs=1))[0]
+    assert "handed off to a person" in run_judge(BY_NAME["balance"], record([], handoffs=1))[1]
+    assert run_judge(BY_NAME["balance"], record([], callbacks=1))[2] == [
+        "unrequested_effect: callback"
+    ]
     ok, _, violations = run_judge(
         BY_NAME["wrong-pin-handoff"], record([], handoffs=1, verified="1001")
     )
