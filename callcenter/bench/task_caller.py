@@ -33,7 +33,7 @@ _DIGIT = r"(?:\d|zero|oh|one|two|three|four|five|six|seven|eight|nine)"
 READ_BACK = re.compile(rf"account(?: number)?(?: is)?[ ,:]*((?:{_DIGIT}[ ,.-]*){{3,12}})")
 # How tiny.en writes the agent's "PIN" and "keypad" on a phone line.
 PIN = re.compile(r"\b(?:pin|p in|pi in|p i n|pen)\b")
-KEYPAD = re.compile(r"keypad|key pad|keep it|keep pad")
+KEYPAD = re.compile(r"keypad|key pad|keep it|keep at|keep pad|type it on your")
 YES_NO_QUESTIONS = ("is that right", "is that correct", "yes or a no", "go ahead", "shall i")
 
 
@@ -85,7 +85,8 @@ class CallerMind:
             change = any(word in text for word in ("payment", "pay ", "address"))
             if goal.decline_read_back and change:
                 return Reply("say", "No, don't do that.")
-            return Reply("say", "Yes, that's right.")
+            # "Yes, that's right" in espeak-ng's RP accent reaches tiny.en as "not right".
+            return Reply("say", "Yes, please.")
         if "would you like that" in text or "connect you with" in text:
             wants_person = goal.expected.handoff
             return Reply("say", "Yes, please." if wants_person else "No, thank you.")
@@ -105,7 +106,7 @@ class CallerMind:
             (("the city", "which city"), "city"),
             (("the state", "which state"), "region"),
             (("zip", "postal code"), "postal_code"),
-            (("who would you like to pay", "who do you want to pay"), "payee"),
+            (("who would you like", "who do you want to pay"), "payee"),
             (("how much",), "amount"),
             (("call you back", "call back", "callback"), "time"),
         ):
@@ -190,6 +191,8 @@ async def hear(transcriber: Transcriber, ulaw: bytes) -> str:
     speech = trim_silence(ulaw)
     if len(speech) < 1600:  # under 0.2 s: nothing was said
         return ""
+    # Whisper drops a last word that ends right at the edge of the audio: keep a pause.
+    speech += b"\xff" * 3200
     audio = resample(ulaw_to_float(speech), 8000, 16000).astype(np.float32)
     return (await transcriber.transcribe(audio)).text.strip()
 

@@ -224,7 +224,7 @@ def test_the_caller_keys_digits_says_yes_or_no_and_switches_task() -> None:
         "say: I lost my card."
     )
     assert say(block, "I'll block your card now, reported as lost. Is that right?") == (
-        "say: Yes, that's right."
+        "say: Yes, please."
     )
     switch = CallerMind(BY_NAME["switches-payment-to-balance"])
     switch.respond(GREETING)
