@@ -247,9 +247,14 @@ class FlowEngine:
             changed = False
             for slot in flow.slots:
                 value = slot.type.parse(text)
-                if value is not None and slot.type.kind != "text":
-                    task.slots[slot.name] = tidy(slot, value)
-                    changed = True
+                # A correction names a new value: a street only with its house number
+                # ("No, it's 12 Oak Street"), never the caller's bare words.
+                if value is None or slot.type.kind == "text":
+                    continue
+                if slot.type.kind == "address" and not any(c.isdigit() for c in str(value)):
+                    continue
+                task.slots[slot.name] = tidy(slot, value)
+                changed = True
             if changed:
                 task.awaiting = None
                 return await self._advance(state, text, result)

@@ -144,6 +144,11 @@ def _date_from_digits(text: str) -> date | None:
         return None
 
 
+_STREET_WORD = re.compile(
+    r"\b(street|st|road|rd|avenue|ave|lane|ln|drive|dr|way|boulevard|blvd|court|ct|place|"
+    r"terrace|highway|parkway|circle)\b",
+    re.IGNORECASE,
+)
 _STREET_NUMBER = re.compile(r"^\D*?(\d+[a-z]?)\b\s*(.+)$", re.IGNORECASE)
 
 
@@ -160,6 +165,10 @@ def _street(text: str) -> str | None:
         cleaned = " ".join([str(value), *tokens[used:]])
     match = _STREET_NUMBER.match(cleaned)
     if match is None or len(match.group(2)) < 2:
+        # No house number heard, but clearly a street ("Main Street"): take it; the
+        # read-back lets the caller correct it.
+        if _STREET_WORD.search(cleaned) and len(cleaned.split()) >= 2:
+            return _title(cleaned)
         return None
     return f"{match.group(1)} {_title(match.group(2))}"
 

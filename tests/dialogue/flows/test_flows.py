@@ -389,3 +389,19 @@ def test_a_misheard_date_of_birth_is_asked_again_not_tried_as_a_pin(call: FlowCa
     assert "didn't catch" in reply.text and call.ctx.failed_verifications == 0
     reply = call.say("The 21st November 1990")
     assert "Marcus" in reply.text and "$158.09" in reply.text
+
+
+def test_a_street_without_a_number_is_read_back_and_can_be_corrected(
+    call: FlowCall, db_factory: sessionmaker[Session]
+) -> None:
+    call.say("My account number is 1001 and my PIN is 4321.")
+    call.say("I need to change my address")
+    assert "city" in call.say("Main Street").text
+    call.say("Salem")
+    call.say("Oregon")
+    reply = call.say("9 7 3 0 1")
+    assert "Main Street, Salem, Oregon" in reply.text
+    reply = call.say("No, it's 12 Oak Street")
+    assert "12 Oak Street, Salem, Oregon" in reply.text and "Is that right?" in reply.text
+    call.say("Yes")
+    assert account(db_factory, "1001").address_line1 == "12 Oak Street"
