@@ -118,7 +118,10 @@ def load_record(engine: Engine, call_sid: str) -> CallRecord:
             )
             for row in session.scalars(select(Account))
         }
-        numbers = dict(session.execute(select(Account.id, Account.account_number)).tuples().all())
+        numbers = {
+            account_id: number
+            for account_id, number in session.execute(select(Account.id, Account.account_number))
+        }
         payments = [
             (numbers[tx.account_id], str(-tx.amount), tx.description)
             # Seeded transactions are dated a day or more back; anything newer is the call's.

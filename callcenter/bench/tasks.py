@@ -207,7 +207,7 @@ def chart(report: dict[str, Any], path: Path) -> Path | None:
     left.set_ylim(0, 105)
     left.set_title("task success by goal family (%)", fontsize=10)
     left.tick_params(axis="x", rotation=30, labelsize=8)
-    left.legend(fontsize=8)
+    left.legend(fontsize=8, loc="lower left")
     calls = report["per_call"]
     # Slower answers are counted in the last bin rather than dropped.
     answer = [min(v, 4100.0) for v in _values(calls, "answer_first_audio_ms")]
