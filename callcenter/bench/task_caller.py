@@ -32,7 +32,7 @@ STALLS = {"okay", "sure", "alright", "all right", "got it", "one moment", "one m
 _DIGIT = r"(?:\d|zero|oh|one|two|three|four|five|six|seven|eight|nine)"
 READ_BACK = re.compile(rf"account(?: number)?(?: is)?[ ,:]*((?:{_DIGIT}[ ,.-]*){{3,12}})")
 # How tiny.en writes the agent's "PIN" and "keypad" on a phone line.
-PIN = re.compile(r"\b(?:pin|p in|pi in|p i n|pen)\b")
+PIN = re.compile(r"\bp\.? ?i\.? ?n\b|\bpi in\b|\bpen\b")
 KEYPAD = re.compile(r"keypad|key pad|keep it|keep at|keep pad|type it on your")
 YES_NO_QUESTIONS = ("is that right", "is that correct", "yes or a no", "go ahead", "shall i")
 
@@ -136,9 +136,11 @@ class CallerMind:
             if persona.wrong_pins:
                 pin = persona.wrong_pins[min(self.pin_asks, len(persona.wrong_pins)) - 1]
                 return Reply("say", spell(pin))
-            if asks_birth and (persona.prefers_date_of_birth or not asks_pin):
+            missed = "didn't catch" in text or "didn't get" in text
+            if asks_birth and (persona.prefers_date_of_birth or not asks_pin) and not missed:
                 return Reply("say", persona.date_of_birth)
-            if persona.keypad:
+            # Not understood: key the PIN when the keypad is offered, else say it.
+            if persona.keypad or (missed and "keypad" in text):
                 return Reply("press", persona.pin + "#")
             return Reply("say", spell(persona.pin))
         if "account number" in text:

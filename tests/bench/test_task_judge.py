@@ -235,6 +235,13 @@ def test_the_caller_keys_digits_says_yes_or_no_and_switches_task() -> None:
     assert say(birth, "Please tell me your PIN, or your date of birth.") == (
         "say: March seventh, nineteen eighty four"
     )
+    # The date was not understood: the PIN on the keypad, or said, instead.
+    assert say(birth, "Sorry, I didn't catch that. Your P.I.N. or date of birth? Keypad.") == (
+        "press: 4321#"
+    )
+    assert say(birth, "Sorry, I didn't catch that. Please tell me your PIN.") == (
+        "say: four three two one"
+    )
     assert say(birth, "And the ZIP code? You can also type it on your keypad.") == (
         "say: zero two one one zero"
     )
