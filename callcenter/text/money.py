@@ -35,9 +35,11 @@ def words_to_number(tokens: list[str]) -> tuple[int, int] | None:
             current = 0
         elif token == "and" and seen:
             pass
-        elif token == "a" and not seen:
+        elif (
+            token == "a" and not seen and tokens[used + 1 : used + 2] in (["hundred"], ["thousand"])
+        ):
             used += 1
-            current = 1  # "a hundred dollars"
+            current = 1  # "a hundred dollars"; a lone "a" ("a payment") is no number
             seen = True
             continue
         else:
@@ -49,6 +51,11 @@ def words_to_number(tokens: list[str]) -> tuple[int, int] | None:
     while used and tokens[used - 1] == "and":
         used -= 1
     return total + current, used
+
+
+def states_money(text: str) -> bool:
+    """The text names money ("$40", "forty dollars", "25 bucks"), not just a number."""
+    return "$" in text or bool(set(tokenize(text)) & (_CURRENCY | _CENTS))
 
 
 def parse_amount(text: str) -> Decimal | None:

@@ -96,6 +96,8 @@ def test_amounts(said: str, amount: str) -> None:
 
 def test_no_amount() -> None:
     assert parse_amount("I want to pay my bill") is None
+    assert parse_amount("I'd like to make a payment to Metro Transit") is None  # "a" is no 1
+    assert parse_amount("I want to pay a bill") is None
 
 
 @pytest.mark.parametrize(

@@ -89,6 +89,13 @@ class FlowEngine:
             elif u.answer == "yes" and u.intent is None:
                 await self._line("what_else")
                 return result
+        if state.offer is not None and state.offer.startswith("task:"):
+            guessed, state.offer = state.offer.removeprefix("task:"), None
+            if u.answer == "yes" and u.intent in (None, guessed):
+                return await self._start(state, guessed, "", result)
+            if u.answer == "no" and u.intent is None:
+                await self._line("not_understood")
+                return result
         if u.intent == "transfer":
             return await self._start(state, "transfer", text, result)
         task = state.task
@@ -101,6 +108,11 @@ class FlowEngine:
             return await self._on_confirm(state, task, text, u, result)
         if task is not None and task.awaiting is not None:
             return await self._on_slot(state, task, text, u, result)
+        if u.source == "model" and u.intent in TASKS and u.intent != "transfer":
+            # The model's guess: ask before acting on it ("tomorrow at 3 pm" is no balance).
+            state.offer = f"task:{u.intent}"
+            await self._line("check_task", task=self.lines.render(f"task_{u.intent}"))
+            return result
         if u.intent in TASKS:
             return await self._start(state, u.intent, text, result)
         if u.source == "keypad" and u.answer is None and task is None:

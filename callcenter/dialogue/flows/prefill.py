@@ -10,6 +10,7 @@ from typing import Any
 from callcenter.dialogue.flows.definitions import FLOWS, FlowDef, SlotDef
 from callcenter.dialogue.flows.slots import clean_text, tidy_place
 from callcenter.dialogue.flows.state import Task
+from callcenter.text.money import states_money
 
 CALLER_REQUEST = "caller_request"
 
@@ -41,6 +42,8 @@ def prefill(task: Task, flow: FlowDef, text: str) -> None:
     for slot in flow.slots:
         if slot.type.kind in ("text", "address"):
             continue
+        if slot.type.kind == "money" and not states_money(text):
+            continue  # "make a payment to Metro Transit" names no amount
         value = slot.type.parse(text)
         if value is not None:
             task.slots[slot.name] = value

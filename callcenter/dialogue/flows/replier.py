@@ -74,7 +74,7 @@ class FlowReplier:
     def asr_hint(self) -> str | None:
         """The kind of answer the agent now waits for: ASR is steered to it."""
         task = self.state.task
-        if self.state.offer == "transfer":
+        if self.state.offer == "transfer" or (self.state.offer or "").startswith("task:"):
             return "yes_no"
         if task is None or task.awaiting is None:
             return None
@@ -193,7 +193,7 @@ class FlowReplier:
         with no knowledge-base match, goes to the model."""
         if not self.intent_model or u.intent not in (None, "question") or u.answer is not None:
             return False
-        if state.offer == "transfer" or (state.task is not None and state.task.awaiting):
+        if state.offer not in (None, "more") or (state.task is not None and state.task.awaiting):
             return False
         return self.knowledge.search(text) is None
 

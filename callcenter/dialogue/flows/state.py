@@ -25,6 +25,7 @@ class FlowState:
     # Tasks put aside ("actually, block my card first"), resumed last-in first-out.
     suspended: list[Task] = field(default_factory=list)
     # "transfer": the agent offered a person and waits for yes or no; "more": it asked
-    # whether there is anything else (a plain "no" ends the call).
+    # whether there is anything else (a plain "no" ends the call); "task:NAME": the model
+    # guessed a task and the agent asked whether that is it.
     offer: str | None = None
     turns_not_understood: int = 0

@@ -405,3 +405,11 @@ def test_a_street_without_a_number_is_read_back_and_can_be_corrected(
     assert "12 Oak Street, Salem, Oregon" in reply.text and "Is that right?" in reply.text
     call.say("Yes")
     assert account(db_factory, "1001").address_line1 == "12 Oak Street"
+
+
+def test_naming_a_payee_is_not_an_amount(call: FlowCall) -> None:
+    call.say("My account number is 1002 and my PIN is 8642.")
+    reply = call.say("I'd like to make a payment to Metro Transit.")
+    assert "How much would you like to pay to Metro Transit?" in reply.text
+    reply = call.say("I want to pay a bill")
+    assert "$1.00" not in reply.text
