@@ -646,8 +646,8 @@ class CallSession:
 
     # --- fixed lines: greeting, re-prompts, hand-off, goodbye -------------------------------
 
-    async def _say_line(self, name: str, *, wait: bool = True) -> None:
-        text = self.prompts.render(name)
+    async def _say_line(self, name: str, *, wait: bool = True, text: str | None = None) -> None:
+        text = text or self.prompts.render(name)
         if not text:
             return
         self._first_clause_at = time.monotonic()
@@ -693,7 +693,9 @@ class CallSession:
                 return
             self._reprompts += 1
             self._record_event("reprompt", {"count": self._reprompts})
-            await self._say_line("reprompt")
+            # A flow waiting for an answer asks its question again instead.
+            pending = self.flows.reprompt() if self.flows is not None else None
+            await self._say_line("reprompt", text=pending)
 
     # --- leaving the call ------------------------------------------------------------------
 

@@ -396,6 +396,11 @@ class FlowEngine:
         await self._line(slot.ask, **self._values(task))
 
     def _values(self, task: Task) -> dict[str, object]:
+        return self.values_of(task)
+
+    @staticmethod
+    def values_of(task: Task) -> dict[str, object]:
+        """What a flow line may say about the task: slot values as spoken (never a secret)."""
         values: dict[str, object] = {}
         for name, value in task.slots.items():
             if isinstance(value, Secret):

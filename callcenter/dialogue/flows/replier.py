@@ -86,6 +86,21 @@ class FlowReplier:
                 hint = slot.type.asr_hint
         return hint
 
+    def reprompt(self) -> str | None:
+        """After silence: the question the flow waits on, asked again (None: nothing
+        pending, the generic re-prompt fits)."""
+        task = self.state.task
+        if task is None or task.awaiting is None:
+            return None
+        flow = FLOWS[task.flow]
+        if task.awaiting == "confirm":
+            key = flow.confirm_line
+        else:
+            key = next(s.ask_again or s.ask for s in flow.slots if s.name == task.awaiting)
+        values = FlowEngine.values_of(task)
+        question = self.lines.render(key, **values)
+        return f"{self.lines.render('still_there')} {question}".strip() or None
+
     async def run(
         self,
         messages: Sequence[Message],

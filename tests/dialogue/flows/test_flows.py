@@ -413,3 +413,11 @@ def test_naming_a_payee_is_not_an_amount(call: FlowCall) -> None:
     assert "How much would you like to pay to Metro Transit?" in reply.text
     reply = call.say("I want to pay a bill")
     assert "$1.00" not in reply.text
+
+
+def test_after_silence_the_pending_question_is_asked_again(call: FlowCall) -> None:
+    assert call.replier.reprompt() is None  # nothing pending: the generic re-prompt
+    call.say("I lost my card. My account number is 1002 and my PIN is 8642.")
+    assert call.replier.reprompt() == (
+        "Are you still there? I'll block your card now, reported as lost. Is that right?"
+    )
