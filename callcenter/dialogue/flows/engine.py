@@ -171,6 +171,7 @@ class FlowEngine:
             return await self._give_up(state, result)
         if task.partial:
             await self._line("partial_digits", digits=read_back(task.partial))
+            await self._line(slot.ask_again or slot.ask, **self._values(task))
             return result
         ask = self.lines.render(slot.ask_again or slot.ask, **self._values(task))
         await self._line("reask")

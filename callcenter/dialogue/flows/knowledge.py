@@ -107,6 +107,12 @@ _STOP = frozenset(
         "youre",
         "i'd",
         "id",
+        "need",
+        "change",
+        "check",
+        "make",
+        "update",
+        "give",
     ]
 )
 # A caller's word for the same thing ("open" / "hours", "cost" / "fee").
