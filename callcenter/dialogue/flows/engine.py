@@ -47,6 +47,12 @@ class TurnResult:
     reason: str | None = None
 
 
+# The caller cannot give what verification needs.
+_CANNOT = re.compile(
+    r"\b(don'?t|do not|doesn'?t|can'?t|cannot|can not) (have|know|remember|find|recall)\b"
+    r"|\bno idea\b|\bforgot\b|\bnot with me\b",
+    re.IGNORECASE,
+)
 # "Forget the payment, what's my balance?": the new task replaces the old one.
 _DROP = re.compile(r"\b(forget|never ?mind|cancel|skip|instead|scratch that)\b", re.IGNORECASE)
 
@@ -161,6 +167,12 @@ class FlowEngine:
             return await self._advance(state, text, result)
         if u.intent == "question" and await self.answer(text):
             await self._ask(task, slot)
+            return result
+        if task.flow == "verify" and _CANNOT.search(text):
+            # "I don't have my account details": asking again will not help.
+            state.task, state.suspended = None, []
+            state.offer = "transfer"
+            await self._line("no_identity")
             return result
         joined = slot.type.kind == "digits" and self._partial_digits(task, slot, text)
         if joined and slot.name in task.slots:

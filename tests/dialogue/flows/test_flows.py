@@ -199,7 +199,7 @@ def test_unheard_digits_offer_the_keypad_then_a_person(call: FlowCall) -> None:
     reply = call.say("Might be I animate")
     assert "keypad" in reply.text and "pound" in reply.text
     call.say("hmm let me see")
-    reply = call.say("no idea")
+    reply = call.say("what")
     assert reply.result.action == "transfer"
 
 
@@ -421,3 +421,12 @@ def test_after_silence_the_pending_question_is_asked_again(call: FlowCall) -> No
     assert call.replier.reprompt() == (
         "Are you still there? I'll block your card now, reported as lost. Is that right?"
     )
+
+
+def test_a_caller_without_their_details_is_offered_a_person_not_pushed(call: FlowCall) -> None:
+    call.say("Just tell me how much money is in my account.")
+    reply = call.say("Sorry, I don't have my account details with me.")
+    assert "can't open your account" in reply.text and reply.result.action == "continue"
+    assert "$" not in reply.text
+    reply = call.say("No thanks, goodbye.")
+    assert reply.result.action == "end_call"
