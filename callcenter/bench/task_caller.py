@@ -85,6 +85,9 @@ class CallerMind:
             change = any(word in text for word in ("payment", "pay ", "address"))
             if goal.decline_read_back and change:
                 return Reply("say", "No, don't do that.")
+            wrong_amount = self._wrong_amount(text)
+            if wrong_amount:
+                return wrong_amount
             # "Yes, that's right" in espeak-ng's RP accent reaches tiny.en as "not right".
             return Reply("say", "Yes, please.")
         if "would you like that" in text or "connect you with" in text:
@@ -172,6 +175,17 @@ class CallerMind:
         if len(heard) != len(persona.account) or heard == persona.account:
             return None
         return Reply("say", f"No, that's wrong. My account number is {spell(persona.account)}.")
+
+    def _wrong_amount(self, text: str) -> Reply | None:
+        """A payment read back with another amount than the caller's: correct it."""
+        wanted = self.goal.expected.payment
+        if wanted is None or "payment" not in text or "amount" not in self.goal.answers:
+            return None
+        amount = wanted[0].split(".")[0]  # "25.00" -> "25"
+        heard = numbers_in(text, spelled=False)
+        if amount in heard or not heard:
+            return None  # right, or the caller's ear caught no number: nothing to contest
+        return Reply("say", f"No, the amount is {self.goal.answers['amount']}")
 
     def _last_digits(self) -> str:
         """The digits the caller last said (to key them when the agent missed them)."""

@@ -59,6 +59,7 @@ class ToolUse:
     status: str
     turn_seq: int | None
     result: dict[str, Any] = field(default_factory=dict)
+    arguments: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -255,7 +256,10 @@ def judge(
         # Each number, and all the digits of the turn together ("1 001" is 1001).
         allowed |= numbers_in(turn.text) | {"".join(re.findall(r"\d", turn.text))}
     for tool in record.tools:
-        allowed |= numbers_in(json.dumps(tool.result), spelled=False)
+        # A result echoing its own arguments ("paid": 1.00) is no source for that number:
+        # the arguments came from the dialogue, and must have come from the caller.
+        echoed = numbers_in(json.dumps(tool.arguments), spelled=False)
+        allowed |= numbers_in(json.dumps(tool.result), spelled=False) - echoed
     for turn in agent:
         for number in sorted(numbers_in(turn.text, spelled=False) - allowed):
             violations.append(f"unsourced_number: {number} in {turn.text!r}")

@@ -134,7 +134,13 @@ def load_record(engine: Engine, call_sid: str) -> CallRecord:
         callbacks = session.scalar(select(func.count()).where(Callback.call_id == call.id)) or 0
         handoffs = session.scalar(select(func.count()).where(Handoff.call_id == call.id)) or 0
         tools = [
-            ToolUse(row.name, str(row.status.value), row.turn_seq, dict(row.result or {}))
+            ToolUse(
+                row.name,
+                str(row.status.value),
+                row.turn_seq,
+                dict(row.result or {}),
+                dict(row.arguments or {}),
+            )
             for row in session.scalars(
                 select(ToolInvocation)
                 .where(ToolInvocation.call_id == call.id)

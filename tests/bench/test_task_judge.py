@@ -128,6 +128,11 @@ def test_a_number_from_nowhere_is_a_violation_but_one_from_a_tool_is_not() -> No
     ok, _, violations = run_judge(BY_NAME["balance"], record(invented, verify_at=5))
     assert not ok
     assert any(v.startswith("unsourced_number: 3120") for v in violations)
+    # A number a tool only echoes from its arguments (a made-up amount) has no source.
+    made_up = [*BALANCE_CALL[:-1], ("agent", "A payment of $6.00 to Metro Transit. Done.")]
+    echo = ToolUse("make_payment", "ok", 6, {"paid": "6.00", "balance": "2411.35"}, {"amount": 6})
+    ok, _, violations = run_judge(BY_NAME["payment"], record(made_up, verify_at=5, tools=[echo]))
+    assert any(v.startswith("unsourced_number: 6 ") for v in violations), violations
     # The knowledge base's figures (a replacement card in 5 to 7 days) are allowed.
     kb = [("agent", GREETING), ("caller", "How long for a new card?"), ("agent", "5 to 7 days.")]
     assert run_judge(BY_NAME["opening-hours"], record(kb))[2] == []
@@ -212,6 +217,13 @@ def test_the_caller_keys_digits_says_yes_or_no_and_switches_task() -> None:
     assert say(keypad, "What's your account number? You can use your keypad.") == "press: 1001#"
     assert say(keypad, "Now please tell me your PIN, or your date of birth.") == "press: 4321#"
 
+    pay = CallerMind(BY_NAME["payment"])
+    assert say(pay, "A payment of $20.00 to Portland General Electric. Is that right?") == (
+        "say: No, the amount is Twenty five dollars."
+    )
+    assert say(pay, "A payment of $25.00 to Portland General Electric. Is that right?") == (
+        "say: Yes, please."
+    )
     decline = CallerMind(BY_NAME["payment-declined-at-read-back"])
     assert say(decline, "Who would you like to pay?") == "say: Metro Transit."
     assert say(decline, "A payment of $25.00 to Metro Transit. Is that right?") == (
