@@ -165,6 +165,17 @@ class Settings(BaseSettings):
     max_verification_attempts: int = Field(default=3, ge=1)
     max_payment: float = Field(default=5000.0, ge=0)
 
+    # --- dialogue ---------------------------------------------------------------------
+    # "flows": typed task flows run the conversation (callcenter/dialogue/flows); "llm":
+    # the model runs it with tool calls (policy still in code).
+    dialogue_mode: Literal["flows", "llm"] = "flows"
+    # Knowledge-base answers in flows: "fixed" says the article's best sentences (no
+    # decode); "model" lets the LLM phrase them (a capable model, e.g. on vLLM), every
+    # number still checked against the article.
+    flow_phrasing: Literal["fixed", "model"] = "fixed"
+    # Ask the LLM (schema-constrained) for the intent of a turn no rule understood.
+    flow_intent_model: bool = True
+
     cache_dir: Path = Field(default_factory=default_cache_dir)
     log_level: str = "INFO"
     log_json: bool = False

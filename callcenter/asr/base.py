@@ -11,6 +11,9 @@ ASR_RATE = 16000
 # Pass as ``hint=`` when the dialogue expects digits (account number, PIN): the engine
 # then decodes with a number-only vocabulary.
 HINT_DIGITS = "digits"
+# A date (date of birth) or a yes/no answer is expected: engines may steer decoding.
+HINT_DATE = "date"
+HINT_YES_NO = "yes_no"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -62,8 +63,10 @@ PLAIN = DecodeOptions()
 # the first one that parses as digits wins; the prompt primes the model for spoken digits.
 # Measured on FSDD (see bench.py): an initial prompt of digits made tiny.en hallucinate
 # digit strings, so there is none; a repetition penalty stops "3 3 3" after one real "3".
+# At 1.3 it also ate repeated digits of real numbers (espeak-ng "one zero zero one" ->
+# "One zero, one..."); 1.1 reads 1001 and 1002 right, FSDD single digits 286/300 vs 287.
 DIGITS = DecodeOptions(
-    beam_size=5, num_hypotheses=5, max_tokens_per_s=10.0, repetition_penalty=1.3,
+    beam_size=5, num_hypotheses=5, max_tokens_per_s=10.0, repetition_penalty=1.1,
     no_speech_threshold=1.1, vocabulary="digits",
 )  # fmt: skip
 
@@ -266,10 +269,21 @@ class WhisperEngine:
 DIGITS_OVERRIDE_MARGIN = 2.0
 
 
+_MONTH = re.compile(
+    r"\b(january|february|march|april|may|june|july|august|september|october|november|"
+    r"december)\b",
+    re.IGNORECASE,
+)
+
+
 def _choose_digits(digits: tuple[str, float], free: tuple[str, float]) -> tuple[str, float]:
     """Pick between the number-only and the free decode of the same audio."""
     digits_text, digits_score = digits
     free_text, free_score = free
+    if _MONTH.search(free_text):
+        # A date ("March 7, 1984" for a date of birth): the number-only beam cannot spell
+        # the month and turned that one into "1, 1984".
+        return free_text, _confidence(free_score)
     if parse_digits(free_text) is not None:
         # Both read it as a number: the constrained beam is more accurate on digits.
         chosen = digits if parse_digits(digits_text) is not None else free

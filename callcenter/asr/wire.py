@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from callcenter.asr.base import ASR_RATE, HINT_DIGITS, Transcript
+from callcenter.asr.base import ASR_RATE, HINT_DATE, HINT_DIGITS, HINT_YES_NO, Transcript
 from callcenter.service_errors import WireError
 from callcenter.service_errors import bearer_headers as bearer_headers
 
@@ -23,7 +23,7 @@ FORMAT_HEADER = "x-audio-format"
 HINT_HEADER = "x-asr-hint"
 AudioFormat = Literal["f32le", "s16le"]
 AUDIO_FORMATS: dict[str, str] = {"f32le": "<f4", "s16le": "<i2"}
-HINTS = frozenset({HINT_DIGITS})
+HINTS = frozenset({HINT_DIGITS, HINT_DATE, HINT_YES_NO})
 # Longest utterance the ASR service accepts; endpointing cuts turns far shorter.
 MAX_UTTERANCE_S = 120
 MAX_BODY_BYTES = MAX_UTTERANCE_S * ASR_RATE * 4

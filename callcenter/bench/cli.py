@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from callcenter.bench.voices import DEFAULT_VOICES, VOICES
 from callcenter.settings import Settings
 
 # The recordings ship with the repository (tests/data/, with their licences), so a clone
@@ -18,7 +19,13 @@ DEFAULT_SPEECH_DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench = commands.add_parser("bench", help="benchmarks with the real embedded models")
-    bench.add_argument("suite", nargs="?", default="all", choices=["all", "voice", "asr", "llm"])
+    bench.add_argument(
+        "suite",
+        nargs="?",
+        default="all",
+        choices=["all", "voice", "asr", "llm", "tasks"],
+        help="all = voice, asr and llm; tasks (caller goals end to end, ~40 min) runs alone",
+    )
     bench.add_argument("--out", type=Path, default=Path("bench-results"))
     bench.add_argument("--calls", type=int, default=3, help="calls per latency scenario")
     bench.add_argument("--concurrency", default="1,2,3,4", help="concurrent call levels")
@@ -34,6 +41,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action="store_true",
         help="answer with a fixed scripted LLM instead of the embedded model",
     )
+    bench.add_argument("--goals", help="tasks: goal names or families, comma-separated")
+    bench.add_argument(
+        "--voices",
+        default=",".join(DEFAULT_VOICES),
+        help=f"tasks: caller voices, comma-separated, from {', '.join(VOICES)}",
+    )
+    bench.add_argument("--quick", action="store_true", help="tasks: the quick subset of goals")
     bench.set_defaults(handler=run_bench)
 
 
@@ -41,6 +55,8 @@ def run_bench(args: argparse.Namespace, settings: Settings) -> int:
     from callcenter.bench.report import machine, write_report
 
     report: dict[str, Any] = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M")}
+    if args.suite == "tasks":
+        return _tasks(args, report)
     if args.suite in ("all", "voice"):
         report |= asyncio.run(_voice(args))
     if args.suite in ("all", "asr"):
@@ -99,3 +115,38 @@ def _headline(report: dict[str, Any]) -> dict[str, Any]:
         "fsdd_digit_accuracy": asr.get("fsdd_digits_hint", {}).get("accuracy"),
         "osr_wer": asr.get("osr", {}).get("wer"),
     }
+
+
+def _tasks(args: argparse.Namespace, report: dict[str, Any]) -> int:
+    from callcenter.bench.harness import bench_app
+    from callcenter.bench.task_goals import select_goals
+    from callcenter.bench.tasks import chart, run_tasks, table
+    from callcenter.bench.voices import parse_voices
+
+    try:
+        goals = select_goals(args.goals, quick=args.quick)
+        voices = parse_voices(args.voices)
+    except ValueError as error:
+        print(f"error: {error}")
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    with bench_app() as app:
+        report["llm_engine"] = app.settings.llm_engine_name
+        report["voices"] = [voice.name for voice in voices]
+        report["goals"] = [goal.name for goal in goals]
+        report |= asyncio.run(
+            run_tasks(
+                app,
+                goals,
+                voices,
+                args.out / "caller-voices",
+                args.speech_data / "fsdd_8k",
+                log_path=args.out / "tasks-calls.jsonl",
+            )
+        )
+    json_path = args.out / "tasks.json"
+    json_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    png = chart(report, args.out / "tasks.png")
+    print(table(report))
+    print(f"report: {json_path}" + (f", chart: {png}" if png else ""))
+    return 0

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 from callcenter.app import create_app
 from callcenter.runtime import Runtime
 from callcenter.settings import Settings, load_settings
-from callcenter.simulator.caller import CallRemote, SimulationOptions, run_call
+from callcenter.simulator.caller import CallDriver, CallRemote, SimulationOptions, run_call
 from callcenter.simulator.result import SimulationResult
 from callcenter.simulator.script import Step
 from callcenter.store import migrate
@@ -40,7 +40,10 @@ class BenchApp:
     engine: Engine
     llm: ScriptedLLMServer | None
 
-    async def call(self, steps: Sequence[Step], speed: float = 1.0) -> SimulationResult:
+    async def call(
+        self, steps: Sequence[Step], speed: float = 1.0, driver: CallDriver | None = None
+    ) -> SimulationResult:
+        """One simulated call: the ``steps``, or what a reactive ``driver`` decides."""
         remote = CallRemote()
         options = SimulationOptions(
             auth_token=AUTH_TOKEN,
@@ -49,7 +52,7 @@ class BenchApp:
             speed=speed,
         )
         self.twilio.attach(options.call_sid or "", remote)
-        return await run_call(self.server.url, steps, options, remote)
+        return await run_call(self.server.url, steps, options, remote, driver)
 
     def transcript(self, call_sid: str) -> list[str]:
         with make_session_factory(self.engine)() as session:

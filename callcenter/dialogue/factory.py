@@ -8,6 +8,8 @@ import logging
 from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.asr.base import Transcriber
+from callcenter.dialogue.flows import flow_replier
+from callcenter.dialogue.flows.templates import FlowLines
 from callcenter.dialogue.ports import (
     CallControlPort,
     MediaStreamHandler,
@@ -15,6 +17,7 @@ from callcenter.dialogue.ports import (
     StreamOutput,
 )
 from callcenter.dialogue.prompts import PromptSet, backchannel_lines, load_prompt_set
+from callcenter.dialogue.replying import llm_replier
 from callcenter.dialogue.services import SessionServices
 from callcenter.dialogue.session import CallSession
 from callcenter.dialogue.voice import PhraseCache
@@ -80,6 +83,22 @@ async def warm_fixed_lines(phrases: PhraseCache, prompts: PromptSet) -> None:
         for text in texts:
             if text:
                 await phrases.get(text)
+    # The task flows' fixed sentences, in the background: the first call must not wait.
+    task = asyncio.create_task(_warm_flow_lines(phrases, prompts))
+    _WARMING.add(task)
+    task.add_done_callback(_WARMING.discard)
+
+
+_WARMING: set[asyncio.Task[None]] = set()
+
+
+async def _warm_flow_lines(phrases: PhraseCache, prompts: PromptSet) -> None:
+    for text in FlowLines(prompts).fixed_sentences():
+        try:
+            await phrases.get(text)
+        except Exception:  # a line that cannot be synthesised is synthesised when said
+            log.warning("could not pre-synthesise %r", text, exc_info=True)
+            return
 
 
 def build_services(
@@ -101,4 +120,6 @@ def build_services(
         recorder=recorder,
         tools=ToolService(session_factory, settings),
         call_control=call_control,
+        # Task flows run the conversation by default; "llm" keeps the free LLM path.
+        make_replier=flow_replier if settings.dialogue_mode == "flows" else llm_replier,
     )

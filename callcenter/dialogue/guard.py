@@ -3,13 +3,19 @@
 The tools refuse account data until the caller is verified, but a small model can still
 *invent* it ("Your balance is $1,001."). To a caller that is indistinguishable from a
 leak, so model text spoken to an unverified caller may not carry money amounts or long
-digit strings the caller did not give themselves.
+digit strings the caller did not give themselves. And for any caller, a number in model
+text must come from a tool result, the knowledge-base article used, or the caller
+(:func:`ungrounded`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 
+from callcenter.text.money import words_to_number
 from callcenter.tools.context import CallContext
 
 MONEY = re.compile(
@@ -41,3 +47,45 @@ def unverified_leak(clause: str, ctx: CallContext) -> bool:
         if len(digits) >= 4 and not ctx.caller_said_digits(digits):
             return True
     return False
+
+
+# --- grounding: every number a model line states must come from somewhere ------------------
+
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+_NUMBER_WORDS = re.compile(
+    r"\b(?:(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+    r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|"
+    r"seventy|eighty|ninety|hundred|thousand)(?:[\s-]+(?:and[\s-]+)?)?)+",
+    re.IGNORECASE,
+)
+
+
+def numbers_in(text: str) -> set[Decimal]:
+    """Every number a text states, in digits or in words ("five" and "5" are the same)."""
+    found: set[Decimal] = set()
+    for match in _NUMBER.finditer(text):
+        raw = match.group().replace(",", "").rstrip(".")
+        with contextlib.suppress(InvalidOperation):
+            found.add(Decimal(raw).normalize())
+    for match in _NUMBER_WORDS.finditer(text):
+        parsed = words_to_number(match.group().lower().replace("-", " ").split())
+        if parsed is not None:
+            found.add(Decimal(parsed[0]).normalize())
+    return found
+
+
+def ungrounded(clause: str, sources: Iterable[str]) -> bool:
+    """True when the clause states a number none of ``sources`` (tool results, the
+    knowledge-base article used, the caller's words) states: an invented fact."""
+    claimed = numbers_in(clause)
+    if not claimed:
+        return False
+    known: set[Decimal] = set()
+    for source in sources:
+        known |= numbers_in(source)
+    return not claimed <= known
+
+
+GROUNDED_SAFE_LINE = (
+    "I'm sorry, I don't have that information. I can connect you with a colleague who can help."
+)

@@ -72,6 +72,9 @@ class ReplyRunner:
     def asr_hint(self) -> str | None:
         return self._asr_hint()
 
+    def reprompt(self) -> str | None:
+        return None  # the model has no pending question: the generic re-prompt fits
+
     async def run(
         self,
         messages: Sequence[Message],

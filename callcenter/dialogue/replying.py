@@ -51,6 +51,10 @@ class Replier(Protocol):
     def asr_hint(self) -> str | None:
         """The slot the agent waits for ("digits", "date", "yes_no") or None."""
 
+    def reprompt(self) -> str | None:
+        """After the caller's silence: the pending question asked again, or None for the
+        generic re-prompt line."""
+
 
 @dataclass
 class CallScope:
@@ -63,6 +67,8 @@ class CallScope:
     tools: ToolBox
     tools_ctx: CallContext
     conversation: Conversation
+    # Where a replier records its decisions (task flows log each understanding).
+    call_log: CallLog
 
 
 ReplierFactory = Callable[[CallScope], Replier]

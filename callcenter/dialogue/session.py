@@ -92,6 +92,7 @@ class CallSession:
             self.tools,
             self.tools_ctx,
             self.conversation,
+            self.log,
         )
         self.replying = Replying(
             self,
@@ -123,13 +124,15 @@ class CallSession:
     async def start(self) -> None:
         self.spawn(self.say_line("greeting"))
         self.spawn(self.turns.watch_silence())
-        self.spawn(
-            self.services.chat.warm(
-                self.conversation.messages(self.prompts.render("system")),
-                self.tools.schemas(),
-                session_key=self.call_id,
+        if self.services.settings.dialogue_mode == "llm":
+            # Task flows never send the system prompt and tools to the model: no warm-up.
+            self.spawn(
+                self.services.chat.warm(
+                    self.conversation.messages(self.prompts.render("system")),
+                    self.tools.schemas(),
+                    session_key=self.call_id,
+                )
             )
-        )
 
     async def on_stop(self, reason: StopReason) -> None:
         self.ended = True
@@ -203,7 +206,9 @@ class CallSession:
 
     async def say_line(self, name: str) -> None:
         """Say a fixed line (greeting, re-prompt, hand-off, goodbye) until it has played."""
-        text = self.prompts.render(name)
+        # A task flow waiting for an answer asks its own question again after silence.
+        pending = self.replying.replier.reprompt() if name == "reprompt" else None
+        text = pending or self.prompts.render(name)
         if not text:
             return
         line = self.floor.new_turn()

@@ -7,9 +7,12 @@ embedded engine renders through the model's own chat template.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from jsonschema import Draft202012Validator
 
 Message = Mapping[str, Any]
 ToolSchema = Mapping[str, Any]
@@ -72,6 +75,18 @@ class ChatModel(Protocol):
         """
         ...
 
+    async def complete_json(
+        self,
+        messages: Sequence[Message],
+        schema: Mapping[str, Any],
+        *,
+        session_key: str | None = None,
+        max_tokens: int = 64,
+    ) -> dict[str, Any]:
+        """One reply constrained to JSON matching ``schema`` (llama.cpp grammar, vLLM
+        structured output), parsed. Raises :class:`LLMUnavailable` when none comes."""
+        ...
+
     async def warm(
         self, messages: Sequence[Message], tools: Sequence[ToolSchema] = (), *, session_key: str
     ) -> None:
@@ -83,3 +98,20 @@ class ChatModel(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+def parse_json_reply(text: str, schema: Mapping[str, Any], *, where: str) -> dict[str, Any]:
+    """A constrained reply as a dict, checked against its schema once more (a server that
+    ignored the constraint must not hand the dialogue a malformed intent)."""
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise LLMUnavailable(
+            f"{where} returned no JSON for a structured reply: {text[:80]!r}"
+        ) from error
+    if not isinstance(data, dict):
+        raise LLMUnavailable(f"{where} returned {type(data).__name__}, not an object")
+    problems = list(Draft202012Validator(dict(schema)).iter_errors(data))
+    if problems:
+        raise LLMUnavailable(f"{where} returned JSON outside the schema: {problems[0].message}")
+    return data

@@ -18,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import codecs
 import concurrent.futures
+import json
 import logging
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ from callcenter.llm.base import (
     Message,
     StreamEnd,
     ToolSchema,
+    parse_json_reply,
 )
 from callcenter.llm.chat_template import ChatTemplate
 from callcenter.llm.hermes import HermesStreamParser
@@ -136,6 +138,7 @@ class LlamaCppChatModel:
             1, thread_name_prefix="llama", initializer=lower_engine_thread_priority
         )
         self._closed = False
+        self._grammars: dict[str, Any] = {}  # JSON schema -> compiled grammar
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LlamaCppChatModel:
@@ -357,6 +360,56 @@ class LlamaCppChatModel:
             cancel.set()
             if not future.cancel():
                 await asyncio.wrap_future(future)
+
+    def _json_job(
+        self,
+        messages: Sequence[Message],
+        schema: Mapping[str, Any],
+        session_key: str | None,
+        max_tokens: int,
+    ) -> str:
+        from llama_cpp import LlamaGrammar
+
+        grammar = self._grammars.get(json.dumps(schema, sort_keys=True))
+        if grammar is None:
+            grammar = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+            self._grammars[json.dumps(schema, sort_keys=True)] = grammar
+        tokens = self.prompt_tokens(messages, ())
+        self.sessions.activate(session_key)
+        self._evaluate(tokens[:-1], threading.Event())
+        out: list[int] = []
+        generator = self.llama.generate(tokens, temp=0.0, grammar=grammar, repeat_penalty=1.0)
+        try:
+            for token in generator:
+                if token in self._stop_tokens or len(out) >= max_tokens:
+                    break
+                out.append(token)
+        finally:
+            generator.close()
+            self.sessions.mark_changed()
+        return self.llama.detokenize(out).decode("utf-8", errors="replace")
+
+    async def complete_json(
+        self,
+        messages: Sequence[Message],
+        schema: Mapping[str, Any],
+        *,
+        session_key: str | None = None,
+        max_tokens: int = 64,
+    ) -> dict[str, Any]:
+        """A reply decoded under a GBNF grammar built from ``schema``: always valid JSON."""
+        if self._closed:
+            raise LLMUnavailable("the embedded LLM was closed")
+        future = self._worker.submit(
+            self._json_job, list(messages), dict(schema), session_key, max_tokens
+        )
+        try:
+            text = await asyncio.wrap_future(future)
+        except LLMUnavailable:
+            raise
+        except Exception as error:
+            raise LLMUnavailable(f"the embedded LLM failed: {error!r}") from error
+        return parse_json_reply(text, schema, where="the embedded LLM")
 
     async def warm(
         self, messages: Sequence[Message], tools: Sequence[ToolSchema] = (), *, session_key: str

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from callcenter.llm.base import (
     ToolCallRequest,
     ToolCallStarting,
     ToolSchema,
+    parse_json_reply,
 )
 from callcenter.llm.hermes import HermesStreamParser
 
@@ -226,6 +227,32 @@ class OpenAICompatChatModel:
         else:
             reason = f"failed: {error}"
         return LLMUnavailable(f"LLM server {self.base_url} (model {self.model!r}) {reason}")
+
+    async def complete_json(
+        self,
+        messages: Sequence[Message],
+        schema: Mapping[str, Any],
+        *,
+        session_key: str | None = None,
+        max_tokens: int = 64,
+    ) -> dict[str, Any]:
+        """vLLM structured output: ``response_format`` json_schema (guided decoding)."""
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": [dict(message) for message in messages],
+            "temperature": 0.0,
+            "max_tokens": max_tokens,
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "reply", "schema": dict(schema), "strict": True},
+            },
+        }
+        try:
+            response = await self._client.chat.completions.create(**request)
+        except (openai.APIError, httpx.HTTPError) as error:
+            raise self._unavailable(error) from error
+        content = response.choices[0].message.content if response.choices else None
+        return parse_json_reply(content or "", schema, where=self.base_url)
 
     async def warm(
         self, messages: Sequence[Message], tools: Sequence[ToolSchema] = (), *, session_key: str

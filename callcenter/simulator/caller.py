@@ -15,7 +15,7 @@ import logging
 import threading
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,8 +101,10 @@ class _Call:
         audio: dict[int, bytes],
         options: SimulationOptions,
         result: SimulationResult,
+        driver: CallDriver | None = None,
     ) -> None:
         self.steps, self.audio, self.opt, self.result = steps, audio, options, result
+        self.driver = driver
         self.buffer = PlayoutBuffer()
         self.caller: deque[bytes | _Marker] = deque()
         self.tick = 0
@@ -116,6 +118,7 @@ class _Call:
         self._end_reason = ""
         self._agent_audio = bytearray()
         self._playing = False
+        self.last_played_ms: int | None = None  # call time of the last agent audio played
         self._due_marks: list[str] = []
 
     @property
@@ -158,6 +161,8 @@ class _Call:
             elif self._playing and not played:
                 self.event("agent_playout_end")
             self._playing = bool(played)
+            if played:
+                self.last_played_ms = self.now_ms
             await self._send_caller_frame()
             self.tick += 1
             if self.now_ms >= self.opt.max_call_ms:
@@ -349,7 +354,64 @@ class _Call:
 
     async def _script_task(self) -> None:
         with contextlib.suppress(_CallEnded):
-            await self.run_script()
+            if self.driver is None:
+                await self.run_script()
+                return
+            await self.driver(CallerLine(self))
+            await self.wait_ms(self.opt.end_hangup_delay_ms)
+            self.request_end("caller_hangup")
+
+
+class CallerLine:
+    """The caller's side of a running call, for a driver that decides what to say as the
+    call goes (a reactive caller) instead of following a fixed script. Every wait raises
+    when the call has ended (the server hung up or transferred), which ends the driver."""
+
+    def __init__(self, call: _Call) -> None:
+        self._call = call
+        self._utterances = 0
+
+    @property
+    def now_ms(self) -> int:
+        return self._call.now_ms
+
+    def agent_audio(self, since_ms: int) -> bytes:
+        """What the caller heard from ``since_ms`` (call time) until now, silence included."""
+        return bytes(self._call._agent_audio[since_ms * 8 :])
+
+    @property
+    def agent_speaking(self) -> bool:
+        return self._call.buffer.is_playing
+
+    @property
+    def agent_last_played_ms(self) -> int | None:
+        """Call time of the last agent audio the caller heard (None: none yet)."""
+        return self._call.last_played_ms
+
+    async def tick(self) -> None:
+        await self._call.next_tick()
+
+    async def say(self, ulaw: bytes, label: str) -> None:
+        """Speak (timeline events as for a scripted ``Say``) and return once it is sent."""
+        self._utterances += 1
+        self._call.speak(1000 + self._utterances, ulaw, "caller_speech_start", label)
+        await self._call.drained()
+
+    async def press(self, digits: str, gap_ms: int = 200) -> None:
+        for digit in digits:
+            self._call.caller.append(_Marker("dtmf", {"step": -1, "digit": digit}))
+            self._call.silence(gap_ms)
+        await self._call.drained()
+
+    async def wait_ms(self, ms: int) -> None:
+        await self._call.wait_ms(ms)
+
+    def note(self, kind: str, **data: Any) -> None:
+        self._call.event(kind, **data)
+
+
+# A reactive caller: gets the line when the stream starts; the call ends when it returns.
+CallDriver = Callable[[CallerLine], Awaitable[None]]
 
 
 def _ws_base(http_base: str) -> str:
@@ -387,8 +449,10 @@ async def run_call(
     steps: Sequence[sc.Step],
     options: SimulationOptions | None = None,
     remote: CallRemote | None = None,
+    driver: CallDriver | None = None,
 ) -> SimulationResult:
-    """Play one call against ``server_url`` (http://host:port of the app)."""
+    """Play one call against ``server_url`` (http://host:port of the app): ``steps``, or
+    with ``driver`` whatever that reactive caller decides (``steps`` then unused)."""
     opt = options or SimulationOptions()
     if opt.speed <= 0:
         raise ValueError("speed must be positive")
@@ -413,7 +477,7 @@ async def run_call(
     connect_url = answer.stream_url
     if public != server_url.rstrip("/"):  # reach a local server behind a public URL
         connect_url = connect_url.replace(_ws_base(public), _ws_base(server_url.rstrip("/")), 1)
-    call = _Call(steps, audio, opt, result)
+    call = _Call(steps, audio, opt, result, driver)
     result.stream_sid = call.stream_sid
     if remote is not None:
         remote._attach(call)

@@ -22,13 +22,25 @@ PROMPT_FILES = {
     "backchannel": "backchannel.txt",
     "handoff_summary": "handoff_summary.txt",
     "variables": "variables.json",
+    # What the task flows say (one "key: text" per line).
+    "flow_lines": "flow_lines.txt",
 }
+# Knowledge-base articles: versioned like every prompt, one per file under knowledge/,
+# named kb_<file stem>. Open questions are answered only from these.
+KNOWLEDGE_PREFIX = "kb_"
+PROMPT_FILES.update(
+    {
+        f"{KNOWLEDGE_PREFIX}{path.stem}": f"knowledge/{path.name}"
+        for path in sorted((DEFAULT_PROMPTS_DIR / "knowledge").glob("*.md"))
+    }
+)
 
 
 def default_prompt_bodies(directory: Path = DEFAULT_PROMPTS_DIR) -> dict[str, str]:
     return {
         name: (directory / filename).read_text(encoding="utf-8").strip()
         for name, filename in PROMPT_FILES.items()
+        if (directory / filename).is_file()
     }
 
 

@@ -34,6 +34,8 @@ from types import TracebackType
 from typing import Any
 
 import uvicorn
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -156,6 +158,11 @@ class ScriptedLLMApp:
             record.completed = True
             record.finished.set()
             return _error(rule.status, f"scripted failure (rule {record.rule_index})")
+        problem = _response_format_problem(body.get("response_format"), rule)
+        if problem is not None:
+            record.completed = True
+            record.finished.set()
+            return _error(400, problem)
         answer = _Answer.for_rule(rule, _token_limit(body))
         delay = rule.token_delay_s if rule.token_delay_s is not None else self.script.token_delay_s
         model = str(body.get("model") or self.model)
@@ -189,6 +196,40 @@ class ScriptedLLMApp:
             # Cancelled (the client disconnected) before the last chunk went out.
             record.disconnected = not record.completed
             record.finished.set()
+
+
+def _response_format_problem(response_format: Any, rule: Rule) -> str | None:
+    """Structured output as vLLM serves it: ``{"type": "json_object"}`` or
+    ``{"type": "json_schema", "json_schema": {"name", "schema"}}``. A real server decodes
+    under the schema, so the scripted reply must satisfy it; a script whose reply does
+    not is a broken test, answered 400 with the reason."""
+    if response_format is None:
+        return None
+    if not isinstance(response_format, dict):
+        return "response_format must be an object"
+    kind = response_format.get("type")
+    if kind == "text":
+        return None
+    if kind not in ("json_object", "json_schema"):
+        return f"response_format.type must be text, json_object or json_schema, got {kind!r}"
+    schema: Any = {"type": "object"}
+    if kind == "json_schema":
+        spec = response_format.get("json_schema")
+        if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict):
+            return "response_format.json_schema.schema must be a JSON schema object"
+        schema = spec["schema"]
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as error:
+            return f"response_format.json_schema.schema is not a valid schema: {error.message}"
+    try:
+        reply = json.loads(rule.reply)
+    except ValueError:
+        return f"scripted reply {rule.reply[:60]!r} is not JSON but {kind} was requested"
+    errors = list(Draft202012Validator(schema).iter_errors(reply))
+    if errors:
+        return f"scripted reply does not satisfy the requested schema: {errors[0].message}"
+    return None
 
 
 def _error(status: int, message: str) -> JSONResponse:

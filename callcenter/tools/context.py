@@ -64,6 +64,10 @@ class CallContext:
     # Secrets the model passed this call, kept in memory only so the audit can
     # scrub them from free-text fields too (e.g. a PIN pasted into a callback topic).
     secrets_seen: set[str] = field(default_factory=set)
+    # Values the dialogue's own parsers read from the caller's turns while it waited for
+    # them ("for three to one" heard as a PIN is 4321): code, not the model, put them here.
+    understood_digits: set[str] = field(default_factory=set)
+    understood_dates: set[date] = field(default_factory=set)
 
     # --- what the session records -----------------------------------------------------
 
@@ -98,6 +102,13 @@ class CallContext:
         self.inputs.append(item)
         return item
 
+    def record_understood(self, *, digits: str = "", when: date | None = None) -> None:
+        """A value the dialogue parsed from the caller's own words for a slot it asked for."""
+        if digits:
+            self.understood_digits.add(digits)
+        if when is not None:
+            self.understood_dates.add(when)
+
     # --- what the policy asks -----------------------------------------------------------
 
     @property
@@ -128,13 +139,15 @@ class CallContext:
         return runs
 
     def caller_said_digits(self, digits: str) -> bool:
-        return bool(digits) and any(digits in run for run in self.digit_runs())
+        return bool(digits) and (
+            digits in self.understood_digits or any(digits in run for run in self.digit_runs())
+        )
 
     def caller_said_date(self, value: date) -> bool:
         return value in self.dates_said()
 
     def dates_said(self) -> set[date]:
-        found: set[date] = set()
+        found: set[date] = set(self.understood_dates)
         for run in self.digit_runs():
             found |= parse_dates(run)
         previous = ""

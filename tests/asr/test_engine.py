@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -122,3 +125,30 @@ def test_trim_repetition_cuts_decoder_loops() -> None:
         "thank you thank you thank you thank you"
     )
     assert trim_repetition("a normal sentence") == "a normal sentence"
+
+
+@pytest.mark.parametrize("number", ["1001", "1002", "4321"])
+def test_digits_mode_keeps_repeated_digits_of_a_voice_that_is_not_piper(
+    engine: WhisperEngine, number: str, tmp_path: Path
+) -> None:
+    # Account numbers repeat digits; a strong repetition penalty dropped one ("One zero,
+    # one..." for 1001). espeak-ng's formant voice is nothing like the agent's own.
+    spoken = " ".join(["zero", "one", "two", "three", "four"][int(d)] for d in number)
+    wav = tmp_path / "number.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), spoken], check=True)
+    pcm, rate = read_wav_pcm16(wav)
+    result = engine.transcribe(over_the_phone(pcm16_to_float(pcm), rate), hint=HINT_DIGITS)
+    assert parse_digits(result.text) == number
+
+
+def test_digits_mode_keeps_a_spoken_date_of_birth(engine: WhisperEngine, tmp_path: Path) -> None:
+    # The agent asks for "your PIN, or your date of birth" in digits mode: a date must
+    # survive it (the number-only beam wrote "1, 1984" for "March seventh ...").
+    from callcenter.text.dates import parse_date
+
+    wav = tmp_path / "dob.wav"
+    said = "March seventh, nineteen eighty four"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), said], check=True)
+    pcm, rate = read_wav_pcm16(wav)
+    result = engine.transcribe(over_the_phone(pcm16_to_float(pcm), rate), hint=HINT_DIGITS)
+    assert str(parse_date(result.text)) == "1984-03-07", result.text

@@ -46,3 +46,16 @@ def test_tool_names_are_never_spoken() -> None:
     assert mentions_internals("You can check it by calling the `get_balance` function.")
     assert mentions_internals("Please call verify_identity with your PIN.")
     assert not mentions_internals("I can check your balance once you are verified.")
+
+
+def test_a_number_in_a_model_line_must_come_from_a_source() -> None:
+    from callcenter.dialogue.guard import numbers_in, ungrounded
+
+    article = "An outgoing domestic wire transfer costs 25 dollars. Fees: 2 dollars 50."
+    assert not ungrounded("A wire costs 25 dollars.", [article])
+    assert not ungrounded("It costs twenty five dollars.", [article])  # words = digits
+    assert ungrounded("It costs 30 dollars.", [article])
+    assert ungrounded("Your balance is $1,250.00.", [article, "what's my balance"])
+    assert not ungrounded("Your balance is $1,250.00.", ['{"balance": "1250.00"}'])
+    assert not ungrounded("We can help with that.", [])  # no number, nothing to check
+    assert numbers_in("$2,417.35 and 8 AM") == numbers_in("2417.35, eight")

@@ -102,6 +102,9 @@ def running_speech_app(**overrides: Any) -> Iterator[SpeechApp]:
             "twilio_api_base": twilio.url,
             "llm_base_url": llm.base_url,
             "llm_model": "scripted",
+            # The speech-loop tests script the model's answers (slow answers, long answers,
+            # tool calls): the free LLM dialogue. Task flows have their own e2e tests.
+            "dialogue_mode": "llm",
             "secret_key": "e2e-secret",
             "celery_broker_url": "redis://127.0.0.1:6379/15",
             # The admin-defined HTTP tool under test is a loopback server; tools may

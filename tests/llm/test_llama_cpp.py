@@ -192,3 +192,19 @@ async def test_factory_builds_the_embedded_engine_without_a_base_url() -> None:
     chat = make_chat_model(load_settings(llm_base_url=""))
     assert isinstance(chat, LlamaCppChatModel)
     await chat.close()
+
+
+def test_schema_constrained_reply_is_always_a_valid_intent(engine: LlamaCppChatModel) -> None:
+    from callcenter.dialogue.flows.understanding import INTENT_SCHEMA, INTENTS, by_model
+
+    # A turn no keyword rule places; whatever the 0.5B model thinks, the grammar only lets
+    # it write {"intent": <one of the enum>}.
+    for text in ("Could you sort out my money thing", "Hmm, I'm not sure", "Pizza?"):
+        data = asyncio.run(
+            engine.complete_json(
+                [{"role": "user", "content": text}], INTENT_SCHEMA, session_key="t", max_tokens=16
+            )
+        )
+        assert set(data) == {"intent"} and data["intent"] in INTENTS, data
+    reading = asyncio.run(by_model(engine, "I would like to know how much I have", session_key="t"))
+    assert reading.source == "model" and reading.intent in INTENTS

@@ -142,6 +142,9 @@ class Stack:
             "CALLCENTER_TWILIO_API_BASE": self.twilio.url,
             "CALLCENTER_LLM_BASE_URL": self.llm.base_url,
             "CALLCENTER_LLM_MODEL": "scripted",
+            # These tests hold an LLM answer open (a stalled model) mid-call: the free
+            # LLM dialogue; the task flows answer from templates without one.
+            "CALLCENTER_DIALOGUE_MODE": "llm",
             "CALLCENTER_SECRET_KEY": "reliability-secret",
             "CALLCENTER_CELERY_BROKER_URL": "redis://127.0.0.1:1/0",  # none unless a test says
             "CALLCENTER_JOB_SWEEP_INTERVAL_S": "1",

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.simulator import script as sc
-from callcenter.simulator.caller import SimulationOptions, run_call
+from callcenter.simulator.caller import CallerLine, SimulationOptions, run_call
 from callcenter.store import calls as call_store
 from callcenter.store.models import CallStatus
 from callcenter.testing.handlers import EchoAgentFactory, tone_ulaw
@@ -132,3 +132,35 @@ async def test_draining_server_transfers_instead_of_streaming(
     app.runtime.accepting_calls = False
     result = await run_call(app.url, [], options())
     assert result.answer == "dial" and "+15550009999" in result.twiml
+
+
+async def test_a_reactive_driver_hears_the_agent_and_answers(
+    live_app: Callable[..., LiveApp],
+) -> None:
+    """A driver instead of a script: it waits for the agent, reads what it heard, speaks
+    and keys digits as it decides, and the call ends when it returns."""
+    agents = EchoAgentFactory(greeting=tone_ulaw(600, 400))
+    app = live_app(handler_factory=agents)
+    heard: list[int] = []
+
+    async def driver(line: CallerLine) -> None:
+        while not line.agent_speaking:
+            await line.tick()
+        while line.agent_speaking:
+            await line.tick()
+        heard.append(sum(1 for byte in line.agent_audio(0) if byte != 0xFF))
+        await line.say(tone_ulaw(700, 300), "tone")
+        await line.press("42#")
+        await line.wait_ms(1200)
+        line.note("driver_done")
+
+    result = await run_call(app.url, [], options(), driver=driver)
+    assert result.end_reason == "caller_hangup" and result.twilio_errors == []
+    assert heard and 0.9 * 600 * 8 <= heard[0] <= 600 * 8  # the 600 ms greeting, as played
+    (turn,) = result.turns  # the driver's speech is a turn, timed like a scripted one
+    assert turn.label == "tone" and turn.end_ms - turn.start_ms == 700
+    assert turn.response_delay_ms is not None
+    (agent,) = agents.agents
+    assert agent.digits == ["4", "2", "#"]
+    kinds = result.kinds()
+    assert kinds.index("caller_speech_end") < kinds.index("driver_done")
