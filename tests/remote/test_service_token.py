@@ -8,14 +8,14 @@ import secrets
 import httpx
 import numpy as np
 import pytest
-from callcenter.remote.asr_client import RemoteTranscriber
-from callcenter.remote.tts_client import RemoteSynthesizer
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from callcenter.asr.remote import RemoteTranscriber
 from callcenter.remote import RemoteServiceError, wire
 from callcenter.settings import load_settings
 from callcenter.tts import make_synthesizer
+from callcenter.tts.remote import RemoteSynthesizer
 from tests.remote.conftest import ASR_ENV, TTS_ENV, speech_service
 
 pytestmark = pytest.mark.models
