@@ -133,7 +133,9 @@ class Runtime:
         self.services.observe_timing = self._observe_turn
         self.services.observe_barge_in = self.metrics.barge_in_reaction.observe
         await warm_fixed_lines(self.services.phrases, default_prompt_set())
-        await self._warm_llm_prefix()
+        if settings.dialogue_mode == "llm":
+            # Task flows never send the system prompt and tool schemas: nothing to warm.
+            await self._warm_llm_prefix()
         self.handler_factory = CallSessionFactory(self.services, self.session_factory)
 
     def _observe_turn(self, call_id: str, timing: TurnTiming) -> None:
