@@ -91,6 +91,8 @@ class CallerMind:
             wrong_amount = self._wrong_amount(text)
             if wrong_amount:
                 return wrong_amount
+            if "like help with" in text and not self._wanted(text):
+                return Reply("say", "No.")  # the agent guessed a task the caller never asked
             # "Yes, that's right" in espeak-ng's RP accent reaches tiny.en as "not right".
             return Reply("say", "Yes, please.")
         if "would you like that" in text or "connect you with" in text:
@@ -114,7 +116,7 @@ class CallerMind:
             (("zip", "postal code"), "postal_code"),
             (("who would you like", "who do you want to pay"), "payee"),
             (("how much",), "amount"),
-            (("call you back", "call back", "callback"), "time"),
+            (("when would you like", "what time"), "time"),
         ):
             if any(key in text for key in keys) and slot in goal.answers:
                 first = goal.answers[slot]
@@ -192,6 +194,11 @@ class CallerMind:
         if amount in heard or not heard:
             return None  # right, or the caller's ear caught no number: nothing to contest
         return Reply("say", f"No, the amount is {self.goal.answers['amount']}")
+
+    def _wanted(self, text: str) -> bool:
+        """Whether a task the agent names is one of the caller's requests."""
+        named = set(TASK.findall(text))
+        return any(named & set(TASK.findall(r.lower())) for r in self.goal.requests)
 
     def _request_ignored(self, text: str) -> bool:
         """The agent moved on from an account task without starting it (it misheard the

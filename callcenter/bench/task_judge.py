@@ -256,9 +256,15 @@ def judge(
 
     # Policy: every number from a tool result, the knowledge base or the caller.
     allowed = set().union(*(numbers_in(text) for text in known_text))
+    previous = ""
     for turn in _spoken(record, "caller"):
-        # Each number, and all the digits of the turn together ("1 001" is 1001).
-        allowed |= numbers_in(turn.text) | {"".join(re.findall(r"\d", turn.text))}
+        # Each number, all the digits of the turn together ("1 001" is 1001), and with the
+        # turn before (a number given in two parts: "zero zero one" ... "one one").
+        digits = "".join(re.findall(r"\d", turn.text)) or "".join(
+            sorted(numbers_in(turn.text), key=len)[-1:]
+        )
+        allowed |= numbers_in(turn.text) | {_value(digits), _value(previous + digits)}
+        previous = digits
     for tool in record.tools:
         # A result echoing its own arguments ("paid": 1.00) is no source for that number:
         # the arguments came from the dialogue, and must have come from the caller.

@@ -133,6 +133,10 @@ def test_a_number_from_nowhere_is_a_violation_but_one_from_a_tool_is_not() -> No
     echo = ToolUse("make_payment", "ok", 6, {"paid": "6.00", "balance": "2411.35"}, {"amount": 6})
     ok, _, violations = run_judge(BY_NAME["payment"], record(made_up, verify_at=5, tools=[echo]))
     assert any(v.startswith("unsourced_number: 6 ") for v in violations), violations
+    # A number the caller gave in two parts is the caller's.
+    parts = [("caller", "0, 0, 1"), ("agent", "I have 001 so far."), ("caller", "1 1")]
+    two = [*parts, ("agent", "Thanks. Account 00111.")]
+    assert run_judge(BY_NAME["opening-hours"], record(two))[2] == []
     # The knowledge base's figures (a replacement card in 5 to 7 days) are allowed.
     kb = [("agent", GREETING), ("caller", "How long for a new card?"), ("agent", "5 to 7 days.")]
     assert run_judge(BY_NAME["opening-hours"], record(kb))[2] == []
@@ -268,6 +272,11 @@ def test_the_caller_keys_digits_says_yes_or_no_and_switches_task() -> None:
     # Missed: the caller keys what it said when the keypad is offered.
     assert say(birth, "Sorry, I didn't catch that. You can also type it on your keep it.") == (
         "press: 02110#"
+    )
+    callback = CallerMind(BY_NAME["callback"])
+    assert say(callback, "When would you like us to call you back?") == "say: Tomorrow at 3 PM."
+    assert say(callback, "Just to check, you'd like help with your balance. Is that right?") == (
+        "say: No."
     )
     assert is_stall("Okay.") and is_stall("One moment.") and not is_stall("Okay, goodbye.")
 
