@@ -34,6 +34,8 @@ READ_BACK = re.compile(rf"account(?: number)?(?: is)?[ ,:]*((?:{_DIGIT}[ ,.-]*){
 # How tiny.en writes the agent's "PIN" and "keypad" on a phone line.
 PIN = re.compile(r"\bp\.? ?i\.? ?n\b|\bpi in\b|\bpen\b")
 KEYPAD = re.compile(r"keypad|key pad|keep it|keep at|keep pad|type it on your")
+# Requests that start an account task (a question about opening hours does not).
+TASK = re.compile(r"balance|transaction|card|address|pay|call me back|callback|person")
 YES_NO_QUESTIONS = ("is that right", "is that correct", "yes or a no", "go ahead", "shall i")
 
 
@@ -53,6 +55,7 @@ class CallerMind:
     pin_asks: int = 0
     switched: bool = False
     said_goodbye: bool = False
+    repeated_request: bool = False
     asked: dict[str, int] = field(default_factory=dict)  # times each task detail was asked
     last: Reply = field(default_factory=lambda: Reply("wait"))
     log: list[tuple[str, str]] = field(default_factory=list)  # (heard, reply) per turn
@@ -88,6 +91,8 @@ class CallerMind:
             wrong_amount = self._wrong_amount(text)
             if wrong_amount:
                 return wrong_amount
+            if "like help with" in text and not self._wanted(text):
+                return Reply("say", "No.")  # the agent guessed a task the caller never asked
             # "Yes, that's right" in espeak-ng's RP accent reaches tiny.en as "not right".
             return Reply("say", "Yes, please.")
         if "would you like that" in text or "connect you with" in text:
@@ -111,7 +116,7 @@ class CallerMind:
             (("zip", "postal code"), "postal_code"),
             (("who would you like", "who do you want to pay"), "payee"),
             (("how much",), "amount"),
-            (("call you back", "call back", "callback"), "time"),
+            (("when would you like", "what time"), "time"),
         ):
             if any(key in text for key in keys) and slot in goal.answers:
                 first = goal.answers[slot]
@@ -121,6 +126,9 @@ class CallerMind:
         if missed:
             return self.last if self.last.kind != "wait" else Reply("say", "Sorry?")
         if any(q in text for q in ("anything else", "what else", "how can i help", "help you")):
+            if self._request_ignored(text):
+                self.repeated_request = True
+                return Reply("say", f"Sorry, I meant: {self.last.text}")
             return self._next()
         if "what would you like to do" in text:
             return Reply("say", goal.requests[max(0, self.next_request - 1)])
@@ -186,6 +194,18 @@ class CallerMind:
         if amount in heard or not heard:
             return None  # right, or the caller's ear caught no number: nothing to contest
         return Reply("say", f"No, the amount is {self.goal.answers['amount']}")
+
+    def _wanted(self, text: str) -> bool:
+        """Whether a task the agent names is one of the caller's requests."""
+        named = set(TASK.findall(text))
+        return any(named & set(TASK.findall(r.lower())) for r in self.goal.requests)
+
+    def _request_ignored(self, text: str) -> bool:
+        """The agent moved on from an account task without starting it (it misheard the
+        request): a caller says it again, once."""
+        asked_task = self.last.text in self.goal.requests and TASK.search(self.last.text.lower())
+        progress = numbers_in(text, spelled=False) or "verified" in text or "account" in text
+        return bool(asked_task) and not progress and not self.repeated_request
 
     def _last_digits(self) -> str:
         """The digits the caller last said (to key them when the agent missed them)."""

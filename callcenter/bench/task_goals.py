@@ -265,8 +265,7 @@ GOALS: tuple[Goal, ...] = (
         DANA,
         ("I want to make a payment.",),
         Expected(verified="1001", said=(BALANCE_1001,)),
-        answers={"payee": "Portland General Electric."},
-        switch=("how much", "Actually, forget the payment. What's my balance?"),
+        switch=("who would you like", "Actually, forget the payment. What's my balance?"),
     ),
     Goal(
         "switches-address-to-transactions",

@@ -99,7 +99,7 @@ def _value(token: str) -> str:
 
 def numbers_in(text: str, *, spelled: bool = True) -> set[str]:
     """Every number in ``text``, canonical: digits ("$2,417.35"), runs of single digits
-    ("1 0 0 1", "one zero zero one" -> "1001" and each digit) and, with ``spelled``,
+    ("1 0 0 1", "one zero zero one" -> "1001") and, with ``spelled``,
     numbers in words ("twenty five" -> "25", "forty" -> "40"). Without ``spelled`` a
     lone "one" is a word, not a number ("one moment"), but a read-back is still seen."""
     found: set[str] = set()
@@ -107,21 +107,25 @@ def numbers_in(text: str, *, spelled: bool = True) -> set[str]:
     pending: int | None = None
 
     def close_run() -> None:
+        # "1 0 0 1" is the number 1001, not the numbers 1 and 0; a lone digit is itself.
         if len(run) > 1:
             found.add(_value("".join(run)))
+        elif run and (spelled or run_tokens[0].isdigit()):
+            found.add(run[0])
         run.clear()
+        run_tokens.clear()
 
+    run_tokens: list[str] = []
     for token in _TOKEN.findall(text.lower()):
         digit = token if len(token) == 1 and token.isdigit() else None
         if token in UNITS and UNITS[token] < 10 and token != "oh":
             digit = str(UNITS[token])
         if digit is not None:
             run.append(digit)
-            if spelled or token.isdigit():
-                found.add(digit)
+            run_tokens.append(token)
         else:
             close_run()
-        if token[0].isdigit():
+        if token[0].isdigit() and digit is None:  # single digits: see the run
             found.add(_value(token.rstrip(",.")))
         elif spelled and token in TENS:
             pending = TENS[token]
@@ -252,9 +256,15 @@ def judge(
 
     # Policy: every number from a tool result, the knowledge base or the caller.
     allowed = set().union(*(numbers_in(text) for text in known_text))
+    previous = ""
     for turn in _spoken(record, "caller"):
-        # Each number, and all the digits of the turn together ("1 001" is 1001).
-        allowed |= numbers_in(turn.text) | {"".join(re.findall(r"\d", turn.text))}
+        # Each number, all the digits of the turn together ("1 001" is 1001), and with the
+        # turn before (a number given in two parts: "zero zero one" ... "one one").
+        digits = "".join(re.findall(r"\d", turn.text)) or "".join(
+            sorted(numbers_in(turn.text), key=len)[-1:]
+        )
+        allowed |= numbers_in(turn.text) | {_value(digits), _value(previous + digits)}
+        previous = digits
     for tool in record.tools:
         # A result echoing its own arguments ("paid": 1.00) is no source for that number:
         # the arguments came from the dialogue, and must have come from the caller.

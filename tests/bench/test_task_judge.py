@@ -133,6 +133,10 @@ def test_a_number_from_nowhere_is_a_violation_but_one_from_a_tool_is_not() -> No
     echo = ToolUse("make_payment", "ok", 6, {"paid": "6.00", "balance": "2411.35"}, {"amount": 6})
     ok, _, violations = run_judge(BY_NAME["payment"], record(made_up, verify_at=5, tools=[echo]))
     assert any(v.startswith("unsourced_number: 6 ") for v in violations), violations
+    # A number the caller gave in two parts is the caller's.
+    parts = [("caller", "0, 0, 1"), ("agent", "I have 001 so far."), ("caller", "1 1")]
+    two = [*parts, ("agent", "Thanks. Account 00111.")]
+    assert run_judge(BY_NAME["opening-hours"], record(two))[2] == []
     # The knowledge base's figures (a replacement card in 5 to 7 days) are allowed.
     kb = [("agent", GREETING), ("caller", "How long for a new card?"), ("agent", "5 to 7 days.")]
     assert run_judge(BY_NAME["opening-hours"], record(kb))[2] == []
@@ -181,7 +185,7 @@ def test_address_payment_callback_and_handoff_end_states() -> None:
 
 def test_numbers_are_read_in_digits_words_and_read_backs() -> None:
     assert numbers_in("Your balance is $2,417.35.") == {"2417.35"}
-    assert "1001" in numbers_in("Account 1 0 0 1.")
+    assert numbers_in("Account 1 0 0 1.") == {"1001"}
     assert "1001" in numbers_in("one zero zero one", spelled=False)
     assert numbers_in("One moment please", spelled=False) == set()
     assert "25" in numbers_in("twenty five dollars")
@@ -240,9 +244,17 @@ def test_the_caller_keys_digits_says_yes_or_no_and_switches_task() -> None:
     )
     switch = CallerMind(BY_NAME["switches-payment-to-balance"])
     switch.respond(GREETING)
-    assert say(switch, "How much would you like to pay to Portland General Electric?") == (
+    assert say(switch, "Who would you like to pay?") == (
         "say: Actually, forget the payment. What's my balance?"
     )
+    # A task request the agent did not act on is said again, once.
+    misheard = CallerMind(BY_NAME["change-address"])
+    misheard.respond(GREETING)
+    capabilities = "I can tell you your balance. Is there anything else I can help you with?"
+    assert say(misheard, capabilities) == (
+        "say: Sorry, I meant: I moved house and need to change my address."
+    )
+    assert say(misheard, capabilities) == "say: No, that's all. Thank you, goodbye."
     birth = CallerMind(BY_NAME["change-address"])
     assert say(birth, "Please tell me your PIN, or your date of birth.") == (
         "say: March seventh, nineteen eighty four"
@@ -260,6 +272,11 @@ def test_the_caller_keys_digits_says_yes_or_no_and_switches_task() -> None:
     # Missed: the caller keys what it said when the keypad is offered.
     assert say(birth, "Sorry, I didn't catch that. You can also type it on your keep it.") == (
         "press: 02110#"
+    )
+    callback = CallerMind(BY_NAME["callback"])
+    assert say(callback, "When would you like us to call you back?") == "say: Tomorrow at 3 PM."
+    assert say(callback, "Just to check, you'd like help with your balance. Is that right?") == (
+        "say: No."
     )
     assert is_stall("Okay.") and is_stall("One moment.") and not is_stall("Okay, goodbye.")
 

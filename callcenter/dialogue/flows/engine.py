@@ -359,6 +359,10 @@ class FlowEngine:
                 await self.say(outcome.say)
             state.task, state.suspended = None, []
             return result
+        if outcome.status == ToolStatus.error:
+            # Our side failed (database down): say so, and let the caller try again.
+            await self.say(outcome.say)
+            return await self._retry_after_error(state, task, flow, result)
         if flow.name == "verify":
             if outcome.status == ToolStatus.ok:
                 await self._line("verified", first_name=outcome.result.get("first_name", ""))
@@ -376,6 +380,23 @@ class FlowEngine:
             await self._line("confirm_again")
             return result
         await self.say(outcome.speak or outcome.say)
+        state.task = None
+        return await self._next(state, "", result, finished=flow.name)
+
+    async def _retry_after_error(
+        self, state: FlowState, task: Task, flow: FlowDef, result: TurnResult
+    ) -> TurnResult:
+        if flow.slots:
+            last = flow.slots[-1]
+            task.confirmed = False
+            if flow.confirm is not None:
+                task.awaiting = "confirm"
+                await self._line(flow.confirm_line, **self._values(task))
+            else:
+                task.slots.pop(last.name, None)
+                task.awaiting = last.name
+                await self._ask(task, last)
+            return result
         state.task = None
         return await self._next(state, "", result, finished=flow.name)
 

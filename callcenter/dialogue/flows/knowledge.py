@@ -113,6 +113,9 @@ _STOP = frozenset(
         "make",
         "update",
         "give",
+        # Every question to a bank is about an account or the bank: they find no article.
+        "account",
+        "bank",
     ]
 )
 # A caller's word for the same thing ("open" / "hours", "cost" / "fee").

@@ -430,3 +430,30 @@ def test_a_caller_without_their_details_is_offered_a_person_not_pushed(call: Flo
     assert "$" not in reply.text
     reply = call.say("No thanks, goodbye.")
     assert reply.result.action == "end_call"
+
+
+async def test_a_tool_failing_on_our_side_is_not_blamed_on_the_caller(
+    call: FlowCall,
+) -> None:
+    from callcenter.store.models import ToolStatus
+    from callcenter.tools.base import ToolOutcome
+
+    real = call.replier.execute_tool
+
+    async def database_down(request: object) -> ToolOutcome:
+        return ToolOutcome(
+            "x",
+            "verify_identity",
+            ToolStatus.error,
+            {"say": "Sorry, something went wrong on my side."},
+        )
+
+    await call.turn("What's my balance?")
+    await call.turn("1001", keyed=True)
+    call.replier.execute_tool = database_down  # type: ignore[assignment]
+    reply = await call.turn("4321", keyed=True)
+    assert "went wrong on my side" in reply.text and "don't match" not in reply.text
+    assert "PIN" in reply.text and call.ctx.failed_verifications == 0
+    call.replier.execute_tool = real  # type: ignore[method-assign]
+    reply = await call.turn("4321", keyed=True)
+    assert "$2,417.35" in reply.text
