@@ -26,6 +26,7 @@ def web_routes() -> list[BaseRoute]:
     from callcenter.web.admin import admin_routes
     from callcenter.web.agent import agent_routes
     from callcenter.web.api import api_routes
+    from callcenter.web.calls import call_routes
     from callcenter.web.openapi import openapi_json
     from callcenter.web.templating import WEB_DIR
 
@@ -34,6 +35,7 @@ def web_routes() -> list[BaseRoute]:
         *agent_routes(),
         *admin_routes(),
         *api_routes(),
+        *call_routes(),
         Route("/api/openapi.json", openapi_json),
         Mount("/static", app=StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]
