@@ -125,7 +125,6 @@ def detail(session: Session, call_id: str) -> dict[str, Any]:
         "started_at": _iso(call.started_at),
         "ended_at": _iso(call.ended_at),
         "end_reason": call.end_reason,
-        "recording": False,
         "verified_identity": verified,
         "summary": call.summary or {},
         "transcript": _transcript(session, call_id),

@@ -148,3 +148,34 @@ def test_the_handoff_page_shows_intent_notes_and_readable_reason(
     queue = client.get("/api/v1/handoffs").json()["handoffs"]
     mine = next(h for h in queue if h["id"] == handoff_id)
     assert mine["caller_intent"] == "Close the account"
+
+
+def test_the_recording_is_served_with_range_and_only_for_a_known_call(
+    web_server: WebServer, client: httpx.Client
+) -> None:
+    from callcenter.audio.call_recording import CallRecording, recording_path
+
+    assert web_server.state_dir is not None
+    call_id = _answered_call(web_server, words=unique("recorded"), started=datetime.now(UTC))
+    recordings = web_server.state_dir / "recordings"
+    recording = CallRecording(recording_path(recordings, call_id))
+    for i in range(50):
+        recording.caller(b"\x7f" * 160, timestamp_ms=i * 20)
+    recording.close()
+
+    page = client.get(f"/calls/{call_id}").text
+    assert f'src="/calls/{call_id}/recording"' in page and 'id="player"' in page
+    whole = client.get(f"/calls/{call_id}/recording")
+    assert whole.status_code == 200 and whole.headers["content-type"] == "audio/wav"
+    assert whole.content[:4] == b"RIFF" and len(whole.content) == 44 + 50 * 160 * 4
+    part = client.get(f"/calls/{call_id}/recording", headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and len(part.content) == 100
+
+    (recordings / "00000000-0000-0000-0000-00000000dead.wav").write_bytes(b"RIFF")
+    stray = client.get("/calls/00000000-0000-0000-0000-00000000dead/recording")
+    assert stray.status_code == 404  # no such call: its leftover file is not served
+    other = _answered_call(web_server, words=unique("unrecorded"), started=datetime.now(UTC))
+    assert client.get(f"/calls/{other}/recording").status_code == 404
+    assert 'id="player"' not in client.get(f"/calls/{other}").text
+    with web_server.client() as anonymous:
+        assert anonymous.get(f"/calls/{call_id}/recording").status_code == 303
