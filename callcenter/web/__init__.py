@@ -5,6 +5,8 @@ from __future__ import annotations
 import itsdangerous
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,8 +39,29 @@ def web_routes() -> list[BaseRoute]:
         *api_routes(),
         *call_routes(),
         Route("/api/openapi.json", openapi_json),
+        Route("/favicon.ico", favicon),
         Mount("/static", app=StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]
+
+
+async def favicon(request: Request) -> Response:
+    return RedirectResponse("/static/favicon.svg", status_code=301)
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    """Unknown URLs: JSON under /api, the console's page (with navigation) elsewhere."""
+    from callcenter.web.auth import authenticate
+    from callcenter.web.templating import render
+
+    if request.url.path.startswith(("/api/", "/twilio/")):
+        return JSONResponse({"error": "not found"}, status_code=404)
+    await authenticate(request)
+    return render(
+        request,
+        "error.html",
+        {"title": "Page not found", "message": "There is no page at this address."},
+        status_code=404,
+    )
 
 
 class SecurityHeaders:

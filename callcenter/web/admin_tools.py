@@ -118,7 +118,11 @@ async def _tool_context(request: Request, name: str) -> dict[str, Any]:
 
     context = await run_db(request, load)
     context |= {"new": False, "error": None, "test": None, "extra_rows": EXTRA_HEADER_ROWS}
-    context["test_arguments"] = "{}"
+    try:
+        parameters = json.loads(context["form"]["parameters_json"])
+    except ValueError:
+        parameters = {}
+    context["test_arguments"] = json.dumps(tool_ops.sample_arguments(parameters), indent=2)
     return context
 
 

@@ -22,7 +22,7 @@ from urllib.parse import quote
 import anyio
 from sqlalchemy.orm import Session
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from callcenter.store import users as user_store
 from callcenter.store.db import transaction
@@ -178,6 +178,15 @@ def _mark(endpoint: Endpoint, kind: str, role: Role | None) -> Endpoint:
     return endpoint
 
 
+def _forbidden(request: Request, message: str) -> Response:
+    """A 403 page with the console's navigation, not a bare line of text."""
+    from callcenter.web.templating import render  # templating imports this module
+
+    return render(
+        request, "error.html", {"title": "Not allowed", "message": message}, status_code=403
+    )
+
+
 def page(role: Role | None = None) -> Callable[[Endpoint], Endpoint]:
     """Console pages: anonymous -> 303 to /login; wrong role -> 403; CSRF on changes."""
 
@@ -192,9 +201,11 @@ def page(role: Role | None = None) -> Callable[[Endpoint], Endpoint]:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
             if role is not None and principal.user.role != role:
-                return PlainTextResponse("Forbidden: this page needs the admin role.", 403)
+                return _forbidden(request, "This page needs the admin role.")
             if request.method not in SAFE_METHODS and not await csrf_ok(request):
-                return PlainTextResponse("Forbidden: missing or wrong CSRF token.", 403)
+                return _forbidden(
+                    request, "The form expired or came from elsewhere. Reload and retry."
+                )
             return await endpoint(request)
 
         return _mark(guarded, "page", role)
