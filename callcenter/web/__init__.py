@@ -29,6 +29,7 @@ def web_routes() -> list[BaseRoute]:
     from callcenter.web.agent import agent_routes
     from callcenter.web.api import api_routes
     from callcenter.web.calls import call_routes
+    from callcenter.web.dashboard import dashboard_routes
     from callcenter.web.openapi import openapi_json
     from callcenter.web.templating import WEB_DIR
 
@@ -38,6 +39,7 @@ def web_routes() -> list[BaseRoute]:
         *admin_routes(),
         *api_routes(),
         *call_routes(),
+        *dashboard_routes(),
         Route("/api/openapi.json", openapi_json),
         Route("/favicon.ico", favicon),
         Mount("/static", app=StaticFiles(directory=str(WEB_DIR / "static")), name="static"),

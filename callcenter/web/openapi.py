@@ -87,6 +87,9 @@ OPERATIONS: tuple[Op, ...] = (
               ("limit", "1-500"), ("offset", "rows to skip"))),
     Op("get", "/api/v1/calls/{call_id}",
        "A call: timed transcript, tool calls, events, summary, handoffs", errors=(404,)),
+    Op("get", "/api/v1/dashboard", "Aggregates for a period: live calls, calls per hour, "
+       "outcomes, containment, handoff reasons, task success, latency, barge-in, sentiment",
+       admin=True, errors=(422,), query=(("period", "24h | 7d (default) | 30d"),)),
     Op("get", "/api/v1/me", "The authenticated user"),
     Op("post", "/api/v1/me/token", "Create (or replace) your API token; shown once", ok=201),
     Op("delete", "/api/v1/me/token", "Revoke your API token"),
