@@ -24,6 +24,7 @@ from callcenter.store.models import (
 )
 
 HOUR = datetime(2031, 5, 6, 10, tzinfo=UTC)
+OUTCOMES_OF_TOOLS = (ToolStatus.ok, ToolStatus.ok, ToolStatus.error)
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -69,7 +70,7 @@ def test_the_numbers_come_from_the_records(session: Session) -> None:
         ]
         + [
             ToolInvocation(call_id=c.id, name="get_balance", status=status)
-            for c, status in zip(resolved, (ToolStatus.ok, ToolStatus.ok, ToolStatus.error), strict=True)
+            for c, status in zip(resolved, OUTCOMES_OF_TOOLS, strict=True)
         ]
         + [CallEvent(call_id=moved.id, kind="barge_in", payload={"reaction_ms": 180.0})]
     )  # fmt: skip
