@@ -2,47 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from callcenter.store.db import transaction
-from callcenter.store.models import Call, CallEvent, CallStatus, Speaker, Turn
-from tests.web.helpers import WebServer, add_handoff, login, seed_call, unique
-
-
-def _answered_call(web_server: WebServer, *, words: str, started: datetime) -> str:
-    """A call the agent resolved on its own: no handoff, a summary, a barge-in."""
-    with transaction(web_server.factory) as session:
-        call = Call(
-            call_sid="CA" + uuid.uuid4().hex,
-            from_number="+1555" + uuid.uuid4().hex[:7],
-            status=CallStatus.completed,
-            started_at=started,
-            ended_at=started + timedelta(seconds=42),
-            summary={
-                "disposition": "resolved",
-                "intent": "Asked for the opening hours",
-                "sentiment": "positive",
-                "notes": "Answered from the FAQ.",
-            },
-        )
-        session.add(call)
-        session.flush()
-        session.add_all(
-            [
-                Turn(call_id=call.id, seq=1, speaker=Speaker.caller, text=words, end_ms=1800),
-                Turn(call_id=call.id, seq=2, speaker=Speaker.agent, text="We open at nine.",
-                     heard_text="We open at nine.", start_ms=2400, end_ms=3900, latency_ms=600),
-                Turn(call_id=call.id, seq=3, speaker=Speaker.agent, text="Anything else?",
-                     heard_text="Anything else?", start_ms=4000, end_ms=5000, latency_ms=800),
-                CallEvent(call_id=call.id, kind="barge_in", at_ms=4500, payload={"heard": 1}),
-                CallEvent(call_id=call.id, kind="mark", at_ms=4600, payload={}),
-            ]
-        )  # fmt: skip
-        return call.id
+from callcenter.store.models import Call, CallStatus
+from tests.web.helpers import (
+    WebServer,
+    add_handoff,
+    login,
+    seed_answered_call,
+    seed_call,
+    unique,
+)
 
 
 @pytest.fixture
@@ -56,7 +30,7 @@ def test_a_call_not_handed_off_is_listed_found_and_shown(
     web_server: WebServer, client: httpx.Client
 ) -> None:
     words = unique("opening hours please")
-    call_id = _answered_call(web_server, words=words, started=datetime.now(UTC))
+    call_id = seed_answered_call(web_server, words=words, started=datetime.now(UTC))
 
     found = client.get("/api/v1/calls", params={"q": words}).json()
     assert found["total"] == 1
@@ -91,7 +65,7 @@ def test_filters_outcome_verified_dates_and_pagination(
         ended.status = CallStatus.completed
     long_ago = datetime(2020, 3, 4, 12, tzinfo=UTC)
     marker = unique("pagination marker")
-    old_ids = [_answered_call(web_server, words=marker, started=long_ago) for _ in range(3)]
+    old_ids = [seed_answered_call(web_server, words=marker, started=long_ago) for _ in range(3)]
 
     transferred = client.get("/api/v1/calls", params={"outcome": "transferred"}).json()
     assert seeded.call_id in [c["id"] for c in transferred["calls"]]
@@ -156,7 +130,7 @@ def test_the_recording_is_served_with_range_and_only_for_a_known_call(
     from callcenter.audio.call_recording import CallRecording, recording_path
 
     assert web_server.state_dir is not None
-    call_id = _answered_call(web_server, words=unique("recorded"), started=datetime.now(UTC))
+    call_id = seed_answered_call(web_server, words=unique("recorded"), started=datetime.now(UTC))
     recordings = web_server.state_dir / "recordings"
     recording = CallRecording(recording_path(recordings, call_id))
     for i in range(50):
@@ -174,7 +148,7 @@ def test_the_recording_is_served_with_range_and_only_for_a_known_call(
     (recordings / "00000000-0000-0000-0000-00000000dead.wav").write_bytes(b"RIFF")
     stray = client.get("/calls/00000000-0000-0000-0000-00000000dead/recording")
     assert stray.status_code == 404  # no such call: its leftover file is not served
-    other = _answered_call(web_server, words=unique("unrecorded"), started=datetime.now(UTC))
+    other = seed_answered_call(web_server, words=unique("unrecorded"), started=datetime.now(UTC))
     assert client.get(f"/calls/{other}/recording").status_code == 404
     assert 'id="player"' not in client.get(f"/calls/{other}").text
     with web_server.client() as anonymous:
