@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from markupsafe import Markup, escape
 
 WIDTH, BAR_H, GAP, LABEL_W, VALUE_W = 640, 22, 6, 190, 70
+COLUMNS_WIDTH = 1100  # wide and low: a time axis across the page
 
 
 def bar_chart(
@@ -37,7 +38,8 @@ def bar_chart(
             f'<text x="{LABEL_W + w + 6:.1f}" y="{y + BAR_H * 0.7:.1f}">{escape(text)}</text>'
         )
     return Markup(
-        f'<svg class="chart" id="{escape(chart_id)}" role="img" viewBox="0 0 {WIDTH} {height}" '
+        f'<svg class="chart bars" font-size="15" id="{escape(chart_id)}" role="img" '
+        f'viewBox="0 0 {WIDTH} {height}" '
         f'aria-labelledby="{escape(chart_id)}-t {escape(chart_id)}-d">'
         f'<title id="{escape(chart_id)}-t">{escape(title)}</title>'
         f'<desc id="{escape(chart_id)}-d">{escape("; ".join(described))}</desc>'
@@ -52,7 +54,7 @@ def column_chart(chart_id: str, title: str, items: Sequence[tuple[str, float]]) 
         return Markup('<p class="muted">No calls in this period.</p>')
     height, base = 160, 140
     top = max(value for _, value in items) or 1.0
-    step = WIDTH / len(items)
+    step = COLUMNS_WIDTH / len(items)
     cols = []
     for i, (label, value) in enumerate(items):
         h = (base - 10) * value / top
@@ -63,15 +65,16 @@ def column_chart(chart_id: str, title: str, items: Sequence[tuple[str, float]]) 
     first, last = escape(items[0][0]), escape(items[-1][0])
     total = sum(value for _, value in items)
     return Markup(
-        f'<svg class="chart" id="{escape(chart_id)}" role="img" viewBox="0 0 {WIDTH} {height}" '
+        f'<svg class="chart columns" font-size="13" id="{escape(chart_id)}" role="img" '
+        f'viewBox="0 0 {COLUMNS_WIDTH} {height}" '
         f'aria-labelledby="{escape(chart_id)}-t {escape(chart_id)}-d">'
         f'<title id="{escape(chart_id)}-t">{escape(title)}</title>'
         f'<desc id="{escape(chart_id)}-d">{len(items)} hours with calls from {first} to {last}, '
         f"{_number(total)} calls, at most {_number(top)} in one hour.</desc>"
         + "".join(cols)
-        + f'<line x1="0" y1="{base}" x2="{WIDTH}" y2="{base}" class="axis"/>'
+        + f'<line x1="0" y1="{base}" x2="{COLUMNS_WIDTH}" y2="{base}" class="axis"/>'
         f'<text x="0" y="{height - 4}">{first}</text>'
-        f'<text x="{WIDTH}" y="{height - 4}" text-anchor="end">{last}</text>'
+        f'<text x="{COLUMNS_WIDTH}" y="{height - 4}" text-anchor="end">{last}</text>'
         "</svg>"
     )
 
