@@ -23,6 +23,7 @@ PATH_VALUES = {
     "handoff_id": "1",
     "user_id": "1",
     "call_id": "00000000-0000-0000-0000-000000000000",
+    "number": "1001",
 }
 PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
