@@ -34,7 +34,7 @@ from callcenter.tools.http_tool import (
     http_tool_from_row,
     public_http_config,
 )
-from callcenter.web.errors import Invalid, NotFound
+from callcenter.web.errors import Conflict, Invalid, NotFound
 
 TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 RESERVED_NAMES = frozenset({"new"})  # /admin/tools/new is the creation form
@@ -231,6 +231,24 @@ def publish(session: Session, actor: User, name: str, version: int) -> tuple[Too
         details={"version": version, "previous_version": previous, "enabled": row.enabled},
     )
     return row, action
+
+
+def archive(session: Session, actor: User, name: str) -> int:
+    if name in BUILTIN_TOOLS:
+        raise Invalid("built-in tools cannot be archived; save a version with enabled off")
+    kind_of(session, name)  # 404 for an unknown tool
+    changed = tool_store.archive(session, name)
+    if changed == 0:
+        raise Conflict(f"tool {name!r} is already archived")
+    audit.record(
+        session,
+        actor=actor,
+        action="tool.archive",
+        target_type="tool",
+        target_id=name,
+        details={"versions": changed},
+    )
+    return changed
 
 
 def spec_for_test(session: Session, name: str, version: int) -> ToolSpec:

@@ -81,3 +81,29 @@ def test_tool_drafts_show_enabled_and_test_arguments_fit_the_schema(
         )
         assert refused.status_code == 422
         assert refused.json()["error"] == "arguments: 'order_id' is a required property"
+
+
+def test_an_http_tool_can_be_archived_and_restored(web_server: WebServer) -> None:
+    name = f"legacy_{uuid.uuid4().hex[:6]}"
+    with web_server.client() as client:
+        csrf = login(client, web_server.create_user("admin"))
+        api = {"X-CSRF-Token": csrf}
+        body = {"name": name, "description": "Old CRM lookup.", "parameters": {"type": "object"},
+                "http": {"url": "http://127.0.0.1:9/x", "method": "GET"}}  # fmt: skip
+        assert client.post("/api/v1/tools", headers=api, json=body).status_code == 201
+        publish = f"/api/v1/tools/{name}/versions/1/publish"
+        assert client.post(publish, headers=api).status_code == 200
+        page = client.get(f"/admin/tools/{name}").text
+        assert 'id="archive-tool"' in page
+
+        archived = client.post(f"/admin/tools/{name}/archive", data={"csrf_token": csrf})
+        assert archived.status_code == 303
+        versions = client.get(f"/api/v1/tools/{name}/versions").json()["versions"]
+        assert [v["status"] for v in versions] == ["archived"]
+        again = client.post(f"/api/v1/tools/{name}/archive", headers=api)
+        assert again.status_code == 409
+        builtin = client.post("/api/v1/tools/get_balance/archive", headers=api)
+        assert builtin.status_code == 422
+        assert client.post(publish, headers=api).status_code == 200  # restored
+        audit = client.get("/api/v1/audit", params={"action": "tool.archive"}).json()
+        assert any(e["target_id"] == name for e in audit["entries"])
