@@ -147,7 +147,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from callcenter.telephony.routes import telephony_routes
 
     routes = base_routes() + telephony_routes() + web_routes()
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=web_middleware(settings))
+    from callcenter.web import not_found
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=web_middleware(settings),
+        exception_handlers={404: not_found},
+    )
     app.state.runtime = runtime
     app.state.handoff_feed = feed
     app.state.login_throttle = throttle

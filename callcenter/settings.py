@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     # Run Celery tasks in-process instead of on a worker (tests of pure logic only).
     celery_eager: bool = False
     retention_days: int = Field(default=90, ge=1)
+    # Call recordings: a stereo WAV per call (caller left, agent as played right), written
+    # as the call goes into recordings_dir (default: state_dir/recordings) and deleted
+    # with the call by the retention purge. When on, the notice is said first (empty =
+    # no notice; check what the law where your callers are requires).
+    recording_enabled: bool = True
+    recording_notice: str = "This call is recorded for quality and training."
+    recordings_dir: Path | None = None
     crm_webhook_url: str = ""
     crm_webhook_secret: str = ""
     crm_webhook_max_attempts: int = Field(default=8, ge=1)
@@ -222,6 +229,10 @@ class Settings(BaseSettings):
         if url.startswith("postgresql://"):
             return "postgresql+psycopg://" + url.removeprefix("postgresql://")
         return url
+
+    @property
+    def recordings_path(self) -> Path:
+        return self.recordings_dir or self.state_dir / "recordings"
 
     @property
     def public_ws_url(self) -> str:

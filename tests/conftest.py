@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from callcenter.store import migrate
 from callcenter.store.db import make_engine
 from tests.support.postgres import temporary_database
+
+# Calls are recorded by default; tests that run calls without their own state directory
+# must not leave recordings in the working tree. Servers the tests start inherit this.
+os.environ.setdefault(
+    "CALLCENTER_RECORDINGS_DIR", tempfile.mkdtemp(prefix="callcenter-test-recordings-")
+)
 
 
 @pytest.fixture(scope="session")

@@ -256,14 +256,17 @@ class _Call:
         while self.tick < target:
             await self.next_tick()
 
-    async def wait_agent(self, step: int, quiet_ms: int, timeout_ms: int) -> None:
+    async def wait_agent(
+        self, step: int, quiet_ms: int, timeout_ms: int, min_speech_ms: int = 0
+    ) -> None:
         deadline = self.tick + timeout_ms // FRAME_MS
-        heard, quiet = False, 0
+        heard, quiet, spoken = False, 0, 0
         while self.tick < deadline:
             await self.next_tick()
             if self.buffer.is_playing:
                 heard, quiet = True, 0
-            elif heard:
+                spoken += FRAME_MS
+            elif heard and spoken >= min_speech_ms:
                 quiet += FRAME_MS
                 if quiet >= quiet_ms:
                     return
@@ -292,7 +295,7 @@ class _Call:
                     self.silence(step.gap_ms)
                 await self.drained()
             elif isinstance(step, sc.WaitAgent):
-                await self.wait_agent(index, step.quiet_ms, step.timeout_ms)
+                await self.wait_agent(index, step.quiet_ms, step.timeout_ms, step.min_speech_ms)
             elif isinstance(step, sc.Interrupt):
                 if await self.wait_agent_speaking(index, step.timeout_ms):
                     await self.wait_ms(step.after_ms)

@@ -32,6 +32,12 @@ def register(commands: Any) -> None:
     sim.add_argument("--auth-token", default=None, help="default: CALLCENTER_TWILIO_AUTH_TOKEN")
     sim.add_argument("--from", dest="from_number", default="+15550001111")
     sim.add_argument("--max-seconds", type=float, default=300.0)
+    sim.add_argument(
+        "--answer-timeout",
+        type=float,
+        default=45.0,
+        help="longest wait (s) for the agent's answer before hanging up",
+    )
     sim.add_argument("--summary", action="store_true", help="print turns only, not every event")
     sim.set_defaults(handler=cmd_simulate)
 
@@ -47,7 +53,11 @@ def _steps(args: argparse.Namespace) -> list[Any]:
     from callcenter.simulator import script as sc
 
     greeting = sc.WaitAgent(quiet_ms=800)
-    reply = sc.WaitAgent(quiet_ms=1200)
+    # The answer, not the backchannel ("Got it.") that may fill the wait for it: at least
+    # 1.2 s of agent speech, then 1.2 s of quiet; --answer-timeout bounds the wait.
+    reply = sc.WaitAgent(
+        quiet_ms=1200, timeout_ms=int(args.answer_timeout * 1000), min_speech_ms=1200
+    )
     if args.script:
         return sc.load_script(args.script)
     if args.wav:

@@ -59,10 +59,16 @@ class Dtmf:
 
 @dataclass(frozen=True)
 class WaitAgent:
-    """Wait until the agent has spoken and then been quiet for ``quiet_ms``."""
+    """Wait until the agent has spoken and then been quiet for ``quiet_ms``.
+
+    ``min_speech_ms``: quiet only counts once the agent has spoken at least this long
+    in this step, so a short backchannel ("Got it.") while the answer is still being
+    produced is not taken for the answer.
+    """
 
     quiet_ms: int = 800
     timeout_ms: int = 20_000
+    min_speech_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,11 @@ def parse_step(raw: Any, base: Path = Path(".")) -> Step:
         return Dtmf(str(value))
     if kind == "wait_agent":
         opts = value if isinstance(value, dict) else {}
-        return WaitAgent(int(opts.get("quiet_ms", 800)), int(opts.get("timeout_ms", 20_000)))
+        return WaitAgent(
+            int(opts.get("quiet_ms", 800)),
+            int(opts.get("timeout_ms", 20_000)),
+            int(opts.get("min_speech_ms", 0)),
+        )
     if kind == "interrupt":
         if not isinstance(value, dict):
             raise ValueError("interrupt takes {'after_ms': N, 'say': ...}")

@@ -28,6 +28,25 @@ class HandoffConflict(Exception):
     """The handoff is not in a state that allows the action (e.g. accepted by someone else)."""
 
 
+# Handoff reasons are stored as codes (EscalationReason); people read these.
+REASON_LABELS = {
+    "caller_request": "Caller asked for a person",
+    "dtmf_zero": "Caller pressed 0",
+    "misunderstanding": "Agent kept misunderstanding",
+    "failed_verification": "Identity could not be verified",
+    "model_transfer": "Agent decided to transfer",
+    "llm_unavailable": "Language model unavailable",
+    "shutdown": "Server was shutting down",
+    "other": "Other",
+}
+
+
+def reason_label(code: str) -> str:
+    if not code:
+        return ""
+    return REASON_LABELS.get(code, code.replace("_", " ").capitalize())
+
+
 @dataclass(frozen=True)
 class HandoffRow:
     """One line of the queue, as the list page and the live feed show it."""
@@ -49,6 +68,7 @@ class HandoffRow:
             "call_id": self.call_id,
             "status": self.status,
             "reason": self.reason,
+            "reason_label": reason_label(self.reason),
             "caller": self.caller,
             "caller_intent": self.caller_intent,
             "sentiment": self.sentiment,
@@ -99,7 +119,8 @@ def queue(session: Session, *, status: str | None = None, limit: int = 200) -> l
                 status=handoff.status.value,
                 reason=handoff.reason,
                 caller=caller or "",
-                caller_intent=str(summary.get("caller_intent") or ""),
+                # The summary stores "intent"; older rows used "caller_intent".
+                caller_intent=str(summary.get("intent") or summary.get("caller_intent") or ""),
                 sentiment=str(summary.get("sentiment") or ""),
                 verified=bool(summary.get("verified")),
                 assigned_to=assigned,

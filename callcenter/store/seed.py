@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from callcenter.store.models import Account, CardStatus, Customer, Transaction
@@ -139,3 +139,23 @@ def _pepper_state(stored: str, pepper: Pepper) -> str:
     if pepper.current and key_id == pepper_key_id(pepper.current):
         return "current"
     return "previous" if pepper.by_key_id(key_id) is not None else "unknown"
+
+
+def reset_demo(session: Session, pepper: Pepper = NO_PEPPER) -> int:
+    """Put the demo customers back as shipped (balances, cards, addresses, transactions).
+
+    Only the demo accounts are touched; calls that verified one keep their record (the
+    link is set to NULL by the foreign key). Returns how many customers were re-created.
+    """
+    numbers = [demo.account_number for demo in DEMO_CUSTOMERS]
+    customer_ids = list(
+        session.scalars(select(Account.customer_id).where(Account.account_number.in_(numbers)))
+    )
+    account_ids = select(Account.id).where(Account.account_number.in_(numbers))
+    session.execute(delete(Transaction).where(Transaction.account_id.in_(account_ids)))
+    session.execute(delete(Account).where(Account.account_number.in_(numbers)))
+    if customer_ids:
+        session.execute(delete(Customer).where(Customer.id.in_(customer_ids)))
+    session.flush()
+    session.expunge_all()
+    return seed_demo(session, pepper)

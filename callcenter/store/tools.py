@@ -111,3 +111,15 @@ def publish(session: Session, row: ToolDefinition, user_id: int | None) -> ToolD
     row.published_by = user_id
     session.flush()
     return row
+
+
+def archive(session: Session, name: str) -> int:
+    """Take a tool out of service: every live or draft version is archived, so new calls
+    no longer get it. Publishing any version brings it back. Returns rows changed."""
+    result = session.execute(
+        update(ToolDefinition)
+        .where(ToolDefinition.name == name, ToolDefinition.status != VersionStatus.archived)
+        .values(status=VersionStatus.archived)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from callcenter.audio.call_recording import recording_path
 from callcenter.settings import get_settings
 from callcenter.store.calls import LIVE_STATUSES
 from callcenter.store.db import transaction
@@ -39,6 +41,24 @@ class PurgeReport:
     calls: int
     outbox_jobs: int
     webhook_deliveries: int
+    recordings: int = 0
+
+
+def _delete_recordings(directory: Path | None, call_ids: list[str]) -> int:
+    """A purged call's recording goes with it (after the rows: never a row without it
+    being purgeable, at worst a file a later run finds gone)."""
+    if directory is None:
+        return 0
+    deleted = 0
+    for call_id in call_ids:
+        try:
+            recording_path(directory, call_id).unlink()
+            deleted += 1
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError):
+            log.exception("could not delete the recording of call %s", call_id)
+    return deleted
 
 
 def purge_expired(
@@ -47,12 +67,13 @@ def purge_expired(
     *,
     now: datetime | None = None,
     batch: int = BATCH,
+    recordings_dir: Path | None = None,
 ) -> PurgeReport:
     cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
     open_handoff = exists().where(
         Handoff.call_id == Call.id, Handoff.status != HandoffStatus.resolved
     )
-    calls = 0
+    calls = recordings = 0
     while True:
         with transaction(factory) as session:
             ids = list(
@@ -69,6 +90,7 @@ def purge_expired(
             if ids:
                 session.execute(delete(Call).where(Call.id.in_(ids)))
         calls += len(ids)
+        recordings += _delete_recordings(recordings_dir, ids)
         if len(ids) < batch:
             break
     with transaction(factory) as session:
@@ -81,7 +103,7 @@ def purge_expired(
                 WebhookDelivery.created_at < cutoff,
             )
         ).rowcount  # type: ignore[attr-defined]
-    report = PurgeReport(calls, int(jobs or 0), int(deliveries or 0))
+    report = PurgeReport(calls, int(jobs or 0), int(deliveries or 0), recordings)
     log.info("retention purge (older than %s): %s", cutoff.date(), report)
     return report
 
@@ -89,8 +111,13 @@ def purge_expired(
 @app.task(name="callcenter.purge_expired", acks_late=True)
 def purge_expired_task() -> dict[str, int]:
     settings = get_settings()
-    report = purge_expired(factory_for(settings.sqlalchemy_url), settings.retention_days)
+    report = purge_expired(
+        factory_for(settings.sqlalchemy_url),
+        settings.retention_days,
+        recordings_dir=settings.recordings_path,
+    )
     return {
+        "recordings": report.recordings,
         "calls": report.calls,
         "outbox_jobs": report.outbox_jobs,
         "webhook_deliveries": report.webhook_deliveries,

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import anyio
 from starlette.websockets import WebSocket, WebSocketState
 
+from callcenter.audio.call_recording import CallRecording, recording_path
 from callcenter.dialogue.ports import MediaStreamHandler, StopReason, StreamContext
 from callcenter.keys import stream_token_keys
 from callcenter.logs import current_call_id
@@ -87,6 +88,7 @@ class MediaStreamConnection:
         self.context: StreamContext | None = None
         self.handler: MediaStreamHandler | None = None
         self.sender: StreamSender | None = None
+        self.recording: CallRecording | None = None
         self._inbox: asyncio.Queue[_Item] = asyncio.Queue()
         self._media_pending = 0
         self._tasks: list[asyncio.Task[None]] = []
@@ -148,6 +150,8 @@ class MediaStreamConnection:
         elif isinstance(event, Media):
             if event.track not in ("inbound", "inbound_track"):
                 return  # both_tracks streams also echo our own audio; the session wants the caller
+            if self.recording is not None:  # before any drop: the recording has it all
+                self.recording.caller(event.payload, event.timestamp_ms)
             if self._media_pending >= MAX_PENDING_MEDIA:
                 self.runtime.metrics.dropped_media_frames.inc()
                 return
@@ -185,7 +189,10 @@ class MediaStreamConnection:
         self.runtime.metrics.live_calls.inc()
         context = self.context
         await self._store(lambda: self.runtime.call_records.stream_started(context))
-        self.sender = StreamSender(start.stream_sid, self.ws.send_text, self._dropped_marks)
+        self.recording = self._open_recording(call_id)
+        self.sender = StreamSender(
+            start.stream_sid, self.ws.send_text, self._dropped_marks, tap=self.recording
+        )
         self._tasks.append(asyncio.create_task(self.sender.run(), name=f"ws-writer-{call_id}"))
         try:
             factory = self.runtime.handler_factory
@@ -201,6 +208,16 @@ class MediaStreamConnection:
         self.runtime.live_handlers[call_id] = self.handler
         self._tasks.append(asyncio.create_task(self._work(), name=f"ws-handler-{call_id}"))
         log.info("stream %s started", start.stream_sid)
+
+    def _open_recording(self, call_id: str) -> CallRecording | None:
+        settings = self.runtime.settings
+        if not settings.recording_enabled:
+            return None
+        try:
+            return CallRecording(recording_path(settings.recordings_path, call_id))
+        except (OSError, ValueError):
+            log.exception("cannot record this call; it goes on unrecorded")
+            return None
 
     async def _reject(self, label: str, detail: str) -> None:
         self._rejected = True
@@ -282,6 +299,8 @@ class MediaStreamConnection:
             await asyncio.wait([self._tasks[0]], timeout=2.0)
         for task in self._tasks:
             task.cancel()
+        if self.recording is not None:
+            self.recording.close()
         await self._close(1000, "")
         self.runtime.live_handlers.pop(self.context.call_id, None)
         if self._claimed_token is not None:

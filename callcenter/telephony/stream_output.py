@@ -18,6 +18,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from callcenter.telephony.media_protocol import (
     Clear,
@@ -35,6 +36,14 @@ MAX_CHUNK_BYTES = 1600  # 200 ms
 ULAW_SILENCE = b"\xff"
 
 
+class OutboundTap(Protocol):
+    """Sees the agent's audio as sent and each ``clear`` (the call recording)."""
+
+    def agent(self, ulaw: bytes) -> None: ...
+
+    def clear(self) -> None: ...
+
+
 class StreamSender:
     """Implements :class:`callcenter.dialogue.ports.StreamOutput` for one stream."""
 
@@ -43,10 +52,12 @@ class StreamSender:
         stream_sid: str,
         send_text: Callable[[str], Awaitable[None]],
         on_dropped_marks: Callable[[list[str]], None] | None = None,
+        tap: OutboundTap | None = None,
     ) -> None:
         self.stream_sid = stream_sid
         self._send_text = send_text
         self._on_dropped_marks = on_dropped_marks
+        self._tap = tap
         self._pending = bytearray()
         self._queue: deque[OutboundCommand] = deque()
         self._wakeup = asyncio.Event()
@@ -59,6 +70,8 @@ class StreamSender:
     async def send_audio(self, ulaw: bytes) -> None:
         if self._closing:
             return
+        if self._tap is not None:
+            self._tap.agent(ulaw)
         self._pending += ulaw
         if len(self._pending) >= MIN_CHUNK_BYTES:
             self._flush_audio(pad=False)
@@ -72,6 +85,8 @@ class StreamSender:
     async def clear(self) -> None:
         if self._closing:
             return
+        if self._tap is not None:
+            self._tap.clear()
         self._pending.clear()
         dropped = [c.name for c in self._queue if isinstance(c, SendMark)]
         self._queue.clear()

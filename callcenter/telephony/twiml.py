@@ -36,8 +36,11 @@ def public_url(settings: Settings, path: str, **query: str) -> str:
 
 
 def answer_twiml(settings: Settings, call_id: str, token: str) -> str:
-    """Connect the call to our Media Stream; Connect's action runs if the stream ends."""
+    """Connect the call to our Media Stream; Connect's action runs if the stream ends.
+    When calls are recorded, the recording notice is said first."""
     response = VoiceResponse()
+    if settings.recording_enabled and settings.recording_notice.strip():
+        response.say(settings.recording_notice.strip(), voice=VOICE)
     connect = Connect(action=public_url(settings, CONNECT_ACTION_PATH, call_id=call_id))
     stream = connect.stream(
         url=settings.public_ws_url,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itsdangerous
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,6 +28,8 @@ def web_routes() -> list[BaseRoute]:
     from callcenter.web.admin import admin_routes
     from callcenter.web.agent import agent_routes
     from callcenter.web.api import api_routes
+    from callcenter.web.calls import call_routes
+    from callcenter.web.dashboard import dashboard_routes
     from callcenter.web.openapi import openapi_json
     from callcenter.web.templating import WEB_DIR
 
@@ -34,9 +38,32 @@ def web_routes() -> list[BaseRoute]:
         *agent_routes(),
         *admin_routes(),
         *api_routes(),
+        *call_routes(),
+        *dashboard_routes(),
         Route("/api/openapi.json", openapi_json),
+        Route("/favicon.ico", favicon),
         Mount("/static", app=StaticFiles(directory=str(WEB_DIR / "static")), name="static"),
     ]
+
+
+async def favicon(request: Request) -> Response:
+    return RedirectResponse("/static/favicon.svg", status_code=301)
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    """Unknown URLs: JSON under /api, the console's page (with navigation) elsewhere."""
+    from callcenter.web.auth import authenticate
+    from callcenter.web.templating import render
+
+    if request.url.path.startswith(("/api/", "/twilio/")):
+        return JSONResponse({"error": "not found"}, status_code=404)
+    await authenticate(request)
+    return render(
+        request,
+        "error.html",
+        {"title": "Page not found", "message": "There is no page at this address."},
+        status_code=404,
+    )
 
 
 class SecurityHeaders:

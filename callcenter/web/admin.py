@@ -130,6 +130,7 @@ async def prompt_diff(request: Request) -> Response:
 def admin_routes() -> list[BaseRoute]:
     from callcenter.web.admin_tools import admin_tool_routes
     from callcenter.web.admin_users import admin_user_routes
+    from callcenter.web.demo_data import demo_routes
 
     return [
         Route("/admin", admin_index),
@@ -144,4 +145,5 @@ def admin_routes() -> list[BaseRoute]:
         ),
         *admin_tool_routes(),
         *admin_user_routes(),
+        *demo_routes(),
     ]

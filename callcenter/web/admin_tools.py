@@ -118,7 +118,11 @@ async def _tool_context(request: Request, name: str) -> dict[str, Any]:
 
     context = await run_db(request, load)
     context |= {"new": False, "error": None, "test": None, "extra_rows": EXTRA_HEADER_ROWS}
-    context["test_arguments"] = "{}"
+    try:
+        parameters = json.loads(context["form"]["parameters_json"])
+    except ValueError:
+        parameters = {}
+    context["test_arguments"] = json.dumps(tool_ops.sample_arguments(parameters), indent=2)
     return context
 
 
@@ -198,6 +202,20 @@ async def tool_publish(request: Request) -> Response:
     return RedirectResponse(f"/admin/tools/{name}", status_code=303)
 
 
+@admin_page
+async def tool_archive(request: Request) -> Response:
+    name = request.path_params["name"]
+    actor = principal_of(request).user
+    try:
+        await run_db(request, lambda s: tool_ops.archive(s, actor, name))
+        flash(
+            request, f"Archived {name}: new calls no longer get it. Publish a version to restore."
+        )
+    except OperationError as error:
+        flash(request, error.message, "error")
+    return RedirectResponse(f"/admin/tools/{name}", status_code=303)
+
+
 async def run_test(request: Request, name: str, version: int, arguments: Any) -> ToolResult:
     """Shared with the API: build the spec, run it in a worker thread, audit the run."""
     if not isinstance(arguments, dict):
@@ -256,4 +274,5 @@ def admin_tool_routes() -> list[BaseRoute]:
         Route("/admin/tools/{name}/save", tool_save, methods=["POST"]),
         Route("/admin/tools/{name}/versions/{version:int}/publish", tool_publish, methods=["POST"]),
         Route("/admin/tools/{name}/versions/{version:int}/test", tool_test, methods=["POST"]),
+        Route("/admin/tools/{name}/archive", tool_archive, methods=["POST"]),
     ]

@@ -27,7 +27,13 @@ from callcenter.web.auth import Endpoint, principal_of, run_db, start_session
 from callcenter.web.errors import Invalid
 
 # Paths whose every route needs the admin role (the authorisation tests enumerate them).
-ADMIN_API_PREFIXES = ("/api/v1/prompts", "/api/v1/tools", "/api/v1/users", "/api/v1/audit")
+ADMIN_API_PREFIXES = (
+    "/api/v1/prompts",
+    "/api/v1/tools",
+    "/api/v1/users",
+    "/api/v1/audit",
+    "/api/v1/dashboard",
+)
 
 
 # --- handoffs ------------------------------------------------------------------------------

@@ -229,6 +229,14 @@ async def test_tool(request: Request) -> Response:
     return JSONResponse({"status": result.status.value, "result": result.data})
 
 
+@endpoint(Role.admin)
+async def archive_tool(request: Request) -> Response:
+    name = request.path_params["name"]
+    actor = principal_of(request).user
+    changed = await run_db(request, lambda s: tool_ops.archive(s, actor, name))
+    return JSONResponse({"archived": name, "versions": changed})
+
+
 def config_routes() -> list[BaseRoute]:
     return [
         Route("/api/v1/prompts", list_prompts),
@@ -249,4 +257,5 @@ def config_routes() -> list[BaseRoute]:
             "/api/v1/tools/{name}/versions/{version:int}/publish", publish_tool, methods=["POST"]
         ),
         Route("/api/v1/tools/{name}/versions/{version:int}/test", test_tool, methods=["POST"]),
+        Route("/api/v1/tools/{name}/archive", archive_tool, methods=["POST"]),
     ]

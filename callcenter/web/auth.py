@@ -22,11 +22,15 @@ from urllib.parse import quote
 import anyio
 from sqlalchemy.orm import Session
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from callcenter.store import users as user_store
 from callcenter.store.db import transaction
 from callcenter.store.models import Role, User
+from callcenter.web.session_state import SESSION_CSRF, csrf_token, flash, pop_flashes
+from callcenter.web.templating import render
+
+__all__ = ["csrf_token", "flash", "pop_flashes"]  # re-exported: pages import them from here
 
 T = TypeVar("T")
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -34,7 +38,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SESSION_USER = "uid"
-SESSION_CSRF = "csrf"
 # The user's session_version when the session began: a bump in the database (logout,
 # password change, an admin's revoke) makes every older cookie worthless.
 SESSION_VERSION = "sv"
@@ -52,15 +55,6 @@ async def run_db(request: Request, work: Callable[[Session], T]) -> T:
 
 
 # --- CSRF ---------------------------------------------------------------------------------
-
-
-def csrf_token(request: Request) -> str:
-    """The session's CSRF token, made on first use (the login page makes the first)."""
-    token = request.session.get(SESSION_CSRF)
-    if not isinstance(token, str) or not token:
-        token = secrets.token_urlsafe(32)
-        request.session[SESSION_CSRF] = token
-    return token
 
 
 async def csrf_ok(request: Request) -> bool:
@@ -99,14 +93,6 @@ def start_session(request: Request, user: User) -> None:
 
 def end_session(request: Request) -> None:
     request.session.clear()
-
-
-def flash(request: Request, message: str, kind: str = "info") -> None:
-    request.session.setdefault("flash", []).append({"kind": kind, "message": message})
-
-
-def pop_flashes(request: Request) -> list[dict[str, str]]:
-    return list(request.session.pop("flash", []))
 
 
 # --- resolving the user -------------------------------------------------------------------
@@ -178,6 +164,13 @@ def _mark(endpoint: Endpoint, kind: str, role: Role | None) -> Endpoint:
     return endpoint
 
 
+def _forbidden(request: Request, message: str) -> Response:
+    """A 403 page with the console's navigation, not a bare line of text."""
+    return render(
+        request, "error.html", {"title": "Not allowed", "message": message}, status_code=403
+    )
+
+
 def page(role: Role | None = None) -> Callable[[Endpoint], Endpoint]:
     """Console pages: anonymous -> 303 to /login; wrong role -> 403; CSRF on changes."""
 
@@ -192,9 +185,11 @@ def page(role: Role | None = None) -> Callable[[Endpoint], Endpoint]:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
             if role is not None and principal.user.role != role:
-                return PlainTextResponse("Forbidden: this page needs the admin role.", 403)
+                return _forbidden(request, "This page needs the admin role.")
             if request.method not in SAFE_METHODS and not await csrf_ok(request):
-                return PlainTextResponse("Forbidden: missing or wrong CSRF token.", 403)
+                return _forbidden(
+                    request, "The form expired or came from elsewhere. Reload and retry."
+                )
             return await endpoint(request)
 
         return _mark(guarded, "page", role)

@@ -97,6 +97,7 @@ def detail_dict(found: handoff_store.HandoffDetail) -> dict[str, Any]:
         "id": h.id,
         "status": h.status.value,
         "reason": h.reason,
+        "reason_label": handoff_store.reason_label(h.reason),
         "summary": h.summary or {},
         "summary_source": h.summary_source,
         "destination": h.destination,

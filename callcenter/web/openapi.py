@@ -79,6 +79,17 @@ OPERATIONS: tuple[Op, ...] = (
        errors=(404, 409)),
     Op("post", "/api/v1/handoffs/{handoff_id}/resolve", "Resolve an accepted handoff",
        body={"type": "object", "properties": {"note": {"type": "string"}}}, errors=(404, 409)),
+    Op("get", "/api/v1/calls", "Search every call, newest first", errors=(422,),
+       query=(("q", "text in the caller's or called number or in the transcript"),
+              ("outcome", "resolved | transferred | abandoned | failed | interrupted | live | "
+               "ended"), ("verified", "yes | no"), ("direction", "inbound | outbound"),
+              ("since", "YYYY-MM-DD (UTC)"), ("until", "YYYY-MM-DD (UTC, inclusive)"),
+              ("limit", "1-500"), ("offset", "rows to skip"))),
+    Op("get", "/api/v1/calls/{call_id}",
+       "A call: timed transcript, tool calls, events, summary, handoffs", errors=(404,)),
+    Op("get", "/api/v1/dashboard", "Aggregates for a period: live calls, calls per hour, "
+       "outcomes, containment, handoff reasons, task success, latency, barge-in, sentiment",
+       admin=True, errors=(422,), query=(("period", "24h | 7d (default) | 30d"),)),
     Op("get", "/api/v1/me", "The authenticated user"),
     Op("post", "/api/v1/me/token", "Create (or replace) your API token; shown once", ok=201),
     Op("delete", "/api/v1/me/token", "Revoke your API token"),
@@ -130,6 +141,9 @@ OPERATIONS: tuple[Op, ...] = (
        ok=201, body=TOOL_INPUT, errors=(404, 422)),
     Op("post", "/api/v1/tools/{name}/versions/{version}/publish",
        "Publish a tool version for new calls", admin=True, errors=(404,)),
+    Op("post", "/api/v1/tools/{name}/archive",
+       "Archive an HTTP tool: new calls no longer get it (publish a version to restore)",
+       admin=True, errors=(404, 409, 422)),
     Op("post", "/api/v1/tools/{name}/versions/{version}/test",
        "Run an HTTP tool version with sample arguments", admin=True, errors=(404, 422),
        body={"type": "object", "properties": {"arguments": OBJ}}),
@@ -150,7 +164,7 @@ def _operation(op: Op) -> dict[str, Any]:
     for part in op.path.split("/"):
         if part.startswith("{"):
             name = part.strip("{}")
-            kind = "string" if name == "name" else "integer"
+            kind = "string" if name in ("name", "call_id") else "integer"
             params.append({"name": name, "in": "path", "required": True, "schema": {"type": kind}})
     for name, description in op.query:
         params.append(

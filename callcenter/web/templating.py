@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from callcenter.web.auth import csrf_token, pop_flashes
+from callcenter.web.session_state import csrf_token, pop_flashes
 
 WEB_DIR = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
@@ -37,6 +37,20 @@ def format_ms(value: int | None) -> str:
     return f"{minutes}:{rest / 1000:04.1f}"
 
 
+def format_span(start: int | None, end: int | None) -> str:
+    """A turn's time span; a turn with no recorded start shows its end alone."""
+    if start is None:
+        return f"until {format_ms(end)}" if end is not None else ""
+    return format_ms(start) + (f"–{format_ms(end)}" if end is not None else "")
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}:{rest:02d}"
+
+
 def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False)
 
@@ -51,6 +65,8 @@ templates.env.filters["dt"] = format_datetime
 templates.env.filters["urlencode_params"] = urlencode_params
 templates.env.filters["ms"] = format_ms
 templates.env.filters["pretty"] = pretty_json
+templates.env.filters["span"] = format_span
+templates.env.filters["duration"] = format_duration
 
 
 def render(

@@ -34,7 +34,7 @@ from callcenter.tools.http_tool import (
     http_tool_from_row,
     public_http_config,
 )
-from callcenter.web.errors import Invalid, NotFound
+from callcenter.web.errors import Conflict, Invalid, NotFound
 
 TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 RESERVED_NAMES = frozenset({"new"})  # /admin/tools/new is the creation form
@@ -63,8 +63,9 @@ class ToolSummary:
     kind: str
     latest_version: int  # 0: the code default of a built-in, never saved
     published_version: int | None
-    enabled: bool
+    enabled: bool  # of the live version (a built-in never saved: its code default)
     description: str
+    draft_enabled: bool | None = None  # of a newer unpublished draft, if there is one
 
 
 def kind_of(session: Session, name: str) -> str:
@@ -93,10 +94,42 @@ def overview(session: Session) -> list[ToolSummary]:
                 latest_version=latest.version if latest else 0,
                 published_version=live.version if live else None,
                 enabled=live.enabled if live else builtin is not None,
+                draft_enabled=(
+                    latest.enabled
+                    if latest is not None and (live is None or latest.version > live.version)
+                    else None
+                ),
                 description=(shown.description if shown and shown.description else "")
                 or (builtin.description if builtin else ""),
             )
         )
+    return out
+
+
+_SAMPLES: dict[str, Any] = {
+    "string": "sample",
+    "integer": 1,
+    "number": 1,
+    "boolean": True,
+    "array": [],
+    "object": {},
+}
+
+
+def sample_arguments(parameters: dict[str, Any]) -> dict[str, Any]:
+    """Test arguments that satisfy the schema's required fields, to edit from (a test
+    run of "{}" against a schema requiring order_id only shows an error)."""
+    properties = parameters.get("properties") or {}
+    out: dict[str, Any] = {}
+    for name in parameters.get("required") or []:
+        spec = properties.get(name) or {}
+        if spec.get("enum"):
+            out[name] = spec["enum"][0]
+        elif "default" in spec:
+            out[name] = spec["default"]
+        else:
+            kind = spec.get("type", "string")
+            out[name] = _SAMPLES.get(kind if isinstance(kind, str) else "string", "sample")
     return out
 
 
@@ -200,6 +233,24 @@ def publish(session: Session, actor: User, name: str, version: int) -> tuple[Too
     return row, action
 
 
+def archive(session: Session, actor: User, name: str) -> int:
+    if name in BUILTIN_TOOLS:
+        raise Invalid("built-in tools cannot be archived; save a version with enabled off")
+    kind_of(session, name)  # 404 for an unknown tool
+    changed = tool_store.archive(session, name)
+    if changed == 0:
+        raise Conflict(f"tool {name!r} is already archived")
+    audit.record(
+        session,
+        actor=actor,
+        action="tool.archive",
+        target_type="tool",
+        target_id=name,
+        details={"versions": changed},
+    )
+    return changed
+
+
 def spec_for_test(session: Session, name: str, version: int) -> ToolSpec:
     row = get_version(session, name, version)
     if row.kind != "http":
@@ -217,7 +268,12 @@ def test_run(
         Draft202012Validator(dict(spec.parameters)).iter_errors(checked), key=lambda e: list(e.path)
     )
     if errors:
-        problems = [f"{'.'.join(map(str, e.path)) or 'arguments'}: {e.message}" for e in errors[:5]]
+        # "arguments: order_id: ..." for a field, "arguments: 'order_id' is a required
+        # property" for the object itself (not "arguments: arguments: ...").
+        problems = [
+            f"{'.'.join(map(str, e.path))}: {e.message}" if e.path else e.message
+            for e in errors[:5]
+        ]
         raise Invalid("arguments: " + "; ".join(problems))
     run = ToolRun(
         ctx=CallContext(call_id="admin-test-run"),

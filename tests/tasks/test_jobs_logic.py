@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
@@ -189,7 +190,7 @@ def test_webhook_gives_up_after_the_limit_and_records_why(
 
 
 def test_retention_purges_old_calls_but_keeps_open_handoffs(
-    db_factory: sessionmaker[Session],
+    db_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     said = [("caller", "hello")]
     old_plain = _call(db_factory, "CAold-plain", CallStatus.completed, said)
@@ -203,8 +204,11 @@ def test_retention_purges_old_calls_but_keeps_open_handoffs(
         done = create_handoff(session, old_resolved, "caller_request", "queue:x")
         done.status = HandoffStatus.resolved
         session.add(CallEvent(call_id=old_plain, kind="dtmf", payload={}))
-    report = purge_expired(db_factory, 30, batch=1)
-    assert report.calls == 2
+    kept, gone = tmp_path / f"{old_open}.wav", tmp_path / f"{old_plain}.wav"
+    kept.write_bytes(b"RIFF"), gone.write_bytes(b"RIFF")
+    report = purge_expired(db_factory, 30, batch=1, recordings_dir=tmp_path)
+    assert report.calls == 2 and report.recordings == 1
+    assert kept.exists() and not gone.exists()
     with db_factory() as session:
         left = set(session.scalars(select(Call.id)))
         assert {old_open, recent} <= left and not {old_plain, old_resolved} & left

@@ -27,6 +27,7 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
         env = {
             "CALLCENTER_DATABASE_URL": url,
             "CALLCENTER_STATE_DIR": str(state_dir),
+            "CALLCENTER_RECORDINGS_DIR": str(state_dir / "recordings"),
             "CALLCENTER_METRICS_TOKEN": METRICS_TOKEN,
             "CALLCENTER_LOG_LEVEL": "WARNING",
             "CALLCENTER_PUBLIC_URL": "http://127.0.0.1:9",

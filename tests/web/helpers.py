@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ from callcenter.store.db import transaction
 from callcenter.store.models import (
     Account,
     Call,
+    CallEvent,
+    CallStatus,
     Handoff,
     Speaker,
     ToolInvocation,
@@ -115,6 +118,38 @@ def seed_call(factory: sessionmaker[Session]) -> SeededCall:
             ]
         )  # fmt: skip
         return SeededCall(call.id, heard, unheard, caller_text)
+
+
+def seed_answered_call(web_server: WebServer, *, words: str, started: datetime) -> str:
+    """A call the agent resolved on its own: no handoff, a summary, a barge-in."""
+    with transaction(web_server.factory) as session:
+        call = Call(
+            call_sid="CA" + uuid.uuid4().hex,
+            from_number="+1555" + uuid.uuid4().hex[:7],
+            status=CallStatus.completed,
+            started_at=started,
+            ended_at=started + timedelta(seconds=42),
+            summary={
+                "disposition": "resolved",
+                "intent": "Asked for the opening hours",
+                "sentiment": "positive",
+                "notes": "Answered from the FAQ.",
+            },
+        )
+        session.add(call)
+        session.flush()
+        session.add_all(
+            [
+                Turn(call_id=call.id, seq=1, speaker=Speaker.caller, text=words, end_ms=1800),
+                Turn(call_id=call.id, seq=2, speaker=Speaker.agent, text="We open at nine.",
+                     heard_text="We open at nine.", start_ms=2400, end_ms=3900, latency_ms=600),
+                Turn(call_id=call.id, seq=3, speaker=Speaker.agent, text="Anything else?",
+                     heard_text="Anything else?", start_ms=4000, end_ms=5000, latency_ms=800),
+                CallEvent(call_id=call.id, kind="barge_in", at_ms=4500, payload={"heard": 1}),
+                CallEvent(call_id=call.id, kind="mark", at_ms=4600, payload={}),
+            ]
+        )  # fmt: skip
+        return call.id
 
 
 def add_handoff(factory: sessionmaker[Session], call_id: str, **summary: Any) -> int:

@@ -16,8 +16,15 @@ from callcenter.web.api import ADMIN_API_PREFIXES
 from callcenter.web.openapi import build_document
 from tests.web.helpers import PASSWORD, WebServer, csrf_from, login, unique
 
-GUARDED_PREFIXES = ("/agent", "/admin", "/api/v1", "/account", "/logout")
-PATH_VALUES = {"name": "system", "version": "1", "handoff_id": "1", "user_id": "1"}
+GUARDED_PREFIXES = ("/agent", "/admin", "/api/v1", "/account", "/logout", "/calls")
+PATH_VALUES = {
+    "name": "system",
+    "version": "1",
+    "handoff_id": "1",
+    "user_id": "1",
+    "call_id": "00000000-0000-0000-0000-000000000000",
+    "number": "1001",
+}
 PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
 
@@ -41,7 +48,7 @@ def _requests(prefixes: tuple[str, ...]) -> list[tuple[str, str]]:
 
 ADMIN_REQUESTS = _requests(("/admin", *ADMIN_API_PREFIXES))
 API_REQUESTS = _requests(("/api/v1",))
-PAGE_REQUESTS = _requests(("/agent", "/admin", "/account", "/logout"))
+PAGE_REQUESTS = _requests(("/agent", "/admin", "/account", "/logout", "/calls"))
 UNSAFE_REQUESTS = [(m, p) for m, p in _requests(GUARDED_PREFIXES) if m not in ("GET", "HEAD")]
 
 

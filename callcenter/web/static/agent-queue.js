@@ -33,7 +33,7 @@
       badge.className = "badge " + h.status;
       badge.textContent = h.status;
       cell(tr, "").appendChild(badge);
-      cell(tr, h.reason);
+      cell(tr, h.reason_label || h.reason);
       cell(tr, h.caller);
       cell(tr, h.caller_intent);
       cell(tr, h.verified ? "yes" : "no");

@@ -1,0 +1,156 @@
+"""Calls for the console and the API: parsing the list's filters, one call's full record."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import QueryParams
+
+from callcenter.store import call_search
+from callcenter.store.calls import list_events, list_tool_invocations, list_turns
+from callcenter.store.handoffs import reason_label
+from callcenter.store.models import Account, Call, Handoff
+from callcenter.web.errors import Invalid, NotFound
+from callcenter.web.handoff_ops import heard_parts
+
+PAGE_SIZE = 50
+MAX_PAGE = 500
+# Events the call page shows; marks and the like are plumbing, not what a supervisor reads.
+SHOWN_EVENTS = (
+    "barge_in",
+    "dtmf",
+    "backchannel",
+    "escalation",
+    "reprompt",
+    "error",
+    "guarded",
+    "stop",
+)
+
+
+def parse_filter(params: QueryParams) -> call_search.CallFilter:
+    def day(key: str) -> date | None:
+        raw = params.get(key, "").strip()
+        if not raw:
+            return None
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            raise Invalid(f"{key}: use YYYY-MM-DD") from None
+
+    outcome = params.get("outcome", "").strip() or None
+    if outcome is not None and outcome not in call_search.OUTCOMES:
+        raise Invalid("outcome: one of " + ", ".join(call_search.OUTCOMES))
+    verified_raw = params.get("verified", "").strip().lower()
+    if verified_raw not in ("", "yes", "no", "true", "false"):
+        raise Invalid("verified: yes or no")
+    verified = None if not verified_raw else verified_raw in ("yes", "true")
+    direction = params.get("direction", "").strip() or None
+    if direction is not None and direction not in ("inbound", "outbound"):
+        raise Invalid("direction: inbound or outbound")
+    return call_search.CallFilter(
+        outcome=outcome,
+        verified=verified,
+        since=day("since"),
+        until=day("until"),
+        text=params.get("q", "")[:200],
+        direction=direction,
+    )
+
+
+def parse_page(params: QueryParams) -> tuple[int, int]:
+    try:
+        limit = min(max(int(params.get("limit", str(PAGE_SIZE))), 1), MAX_PAGE)
+        offset = max(int(params.get("offset", "0")), 0)
+    except ValueError:
+        raise Invalid("limit/offset: whole numbers") from None
+    return limit, offset
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _transcript(session: Session, call_id: str) -> list[dict[str, Any]]:
+    out = []
+    for turn in list_turns(session, call_id):
+        heard, unheard = heard_parts(turn)
+        out.append(
+            {
+                "seq": turn.seq,
+                "speaker": turn.speaker.value,
+                "text": turn.text,
+                "heard_text": heard,
+                "unheard_text": unheard,
+                "interrupted": turn.interrupted,
+                "source": turn.source,
+                "start_ms": turn.start_ms,
+                "end_ms": turn.end_ms,
+                "latency_ms": turn.latency_ms,
+                "asr_confidence": turn.asr_confidence,
+            }
+        )
+    return out
+
+
+def detail(session: Session, call_id: str) -> dict[str, Any]:
+    """Everything the call page and ``GET /api/v1/calls/{id}`` show about one call."""
+    call = session.get(Call, call_id)
+    if call is None:
+        raise NotFound(f"no call {call_id}")
+    row = session.scalar(select(call_search.outcome_expression()).where(Call.id == call_id))
+    verified = None
+    if call.verified_account_id is not None:
+        account = session.get(Account, call.verified_account_id)
+        if account is not None:
+            verified = {
+                "account_number": account.account_number,
+                "customer_name": account.customer.full_name,
+            }
+    handoffs = session.scalars(
+        select(Handoff).where(Handoff.call_id == call_id).order_by(Handoff.id)
+    )
+    return {
+        "id": call.id,
+        "call_sid": call.call_sid,
+        "from_number": call.from_number,
+        "to_number": call.to_number,
+        "direction": call.direction.value,
+        "status": call.status.value,
+        "language": call.language,
+        "outcome": str(row),
+        "started_at": _iso(call.started_at),
+        "ended_at": _iso(call.ended_at),
+        "end_reason": call.end_reason,
+        "verified_identity": verified,
+        "summary": call.summary or {},
+        "transcript": _transcript(session, call_id),
+        "tool_calls": [
+            {
+                "name": t.name,
+                "status": t.status.value,
+                "arguments": t.arguments,
+                "result": t.result,
+                "duration_ms": t.duration_ms,
+                "turn_seq": t.turn_seq,
+            }
+            for t in list_tool_invocations(session, call_id)
+        ],
+        "events": [
+            {"kind": e.kind, "at_ms": e.at_ms, "payload": e.payload}
+            for e in list_events(session, call_id)
+            if e.kind in SHOWN_EVENTS
+        ],
+        "handoffs": [
+            {
+                "id": h.id,
+                "status": h.status.value,
+                "reason": h.reason,
+                "reason_label": reason_label(h.reason),
+            }
+            for h in handoffs
+        ],
+    }
