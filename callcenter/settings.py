@@ -157,6 +157,14 @@ class Settings(BaseSettings):
     vad_min_speech_ms: int = Field(default=120, ge=0)
     vad_min_silence_ms: int = Field(default=450, ge=50)
     barge_in_min_speech_ms: int = Field(default=120, ge=0)
+    # Semantic end of turn (callcenter/dialogue/end_of_turn.py): at each pause the Smart
+    # Turn model ("smart-turn"; "off" = silence alone) and the words say whether the
+    # caller is done. Done: the turn ends after vad_min_silence_ms. Not done (probability
+    # below turn_complete_threshold, or the words stop on "and", "my number is", a digit
+    # being dictated): wait up to turn_max_silence_ms of silence.
+    turn_model: Literal["smart-turn", "off"] = "smart-turn"
+    turn_complete_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    turn_max_silence_ms: int = Field(default=2000, ge=50)
     # Say a short acknowledgement when the answer is not ready this long after the
     # caller's turn ended (0 = never).
     backchannel_after_ms: int = Field(default=200, ge=0)

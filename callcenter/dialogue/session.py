@@ -184,6 +184,9 @@ class CallSession:
     async def caller_said(
         self, said: CallerText, timing: TurnTiming, speculation: Speculation | None
     ) -> None:
+        if speculation is not None and speculation.confirmed_at is None:
+            # The words of a pause can tell the caller is not done ("my number is ...").
+            self.listening.heard_so_far(said.text, speculation.end_ms)
         await self.turns.caller_said(said, timing, speculation)
 
     def withdraw(self, speculation: Speculation) -> None:
