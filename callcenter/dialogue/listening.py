@@ -173,5 +173,11 @@ class Listening:
             self._apply()
 
     def _apply(self) -> None:
-        if self.endpointer.pausing:
-            self.endpointer.hold(self.end_policy.silence_ms(self._probability, self._text))
+        if not self.endpointer.pausing:
+            return
+        if self.completion is not None and self._text is None:
+            # Semantic mode waits for the pause's words too (up to the longest wait). It
+            # costs the reply nothing: the speculative reply needs the same transcript.
+            self.endpointer.hold(self.end_policy.max_silence_ms)
+            return
+        self.endpointer.hold(self.end_policy.silence_ms(self._probability, self._text))

@@ -181,12 +181,13 @@ class CallSession:
         hint = self.replying.replier.asr_hint()
         return await self.services.transcriber.transcribe(audio, hint=hint)
 
+    def pause_words(self, text: str, end_ms: float) -> None:
+        # The words of a pause can tell the caller is not done ("my number is ...").
+        self.listening.heard_so_far(text, end_ms)
+
     async def caller_said(
         self, said: CallerText, timing: TurnTiming, speculation: Speculation | None
     ) -> None:
-        if speculation is not None and speculation.confirmed_at is None:
-            # The words of a pause can tell the caller is not done ("my number is ...").
-            self.listening.heard_so_far(said.text, speculation.end_ms)
         await self.turns.caller_said(said, timing, speculation)
 
     def withdraw(self, speculation: Speculation) -> None:

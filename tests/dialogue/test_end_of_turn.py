@@ -50,14 +50,19 @@ def windows(ms: float, p: float) -> list[float]:
     return [p] * round(ms / WINDOW_MS)
 
 
-def listen(listening: Listening, frames: list[bytes]) -> list[tuple[float, ListeningEvent]]:
-    """Feed frames; each event with the stream time (ms) of the frame that produced it."""
+def listen(
+    listening: Listening, frames: list[bytes], words: str | None = ""
+) -> list[tuple[float, ListeningEvent]]:
+    """Feed frames; each event with the stream time (ms) of the frame that produced it.
+    At each pause, ``words`` play the speculative transcript (None: it never comes)."""
 
     async def go() -> list[tuple[float, ListeningEvent]]:
         out = []
         for frame in frames:
             for event in listening.feed(frame):
                 out.append((listening.position_ms, event))
+                if isinstance(event, CallerPaused) and words is not None:
+                    listening.heard_so_far(words, event.end_ms)
         return out
 
     return asyncio.run(go())
@@ -111,19 +116,15 @@ def test_an_unfinished_turn_ends_after_the_longest_wait() -> None:
 
 def test_dangling_words_extend_a_pause_the_model_called_finished() -> None:
     listening = scripted_listening(PAUSED_SENTENCE, FixedCompletion(0.95))
-
-    async def go() -> list[float]:
-        ends = []
-        for frame in FRAMES:
-            for event in listening.feed(frame):
-                if isinstance(event, CallerPaused):
-                    listening.heard_so_far("My account number is", event.end_ms)
-                if isinstance(event, CallerTurnEnded):
-                    ends.append(listening.position_ms)
-        return ends
-
-    ends = asyncio.run(go())
+    ends = turn_ends(listen(listening, FRAMES, words="My account number is"))
     assert len(ends) == 1, ends  # the first pause did not end the turn
+
+
+def test_without_the_pause_words_the_turn_waits_the_longest() -> None:
+    one_stretch = [*windows(1000, 0.9)]
+    events = listen(scripted_listening(one_stretch, FixedCompletion(0.95)), FRAMES, words=None)
+    ends = turn_ends(events)
+    assert len(ends) == 1 and 2900 <= ends[0] <= 3150, ends
 
 
 def test_the_words_that_mean_more_is_coming() -> None:
