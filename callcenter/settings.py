@@ -156,7 +156,16 @@ class Settings(BaseSettings):
     vad_threshold: float = Field(default=0.5, ge=0.05, le=0.95)
     vad_min_speech_ms: int = Field(default=120, ge=0)
     vad_min_silence_ms: int = Field(default=450, ge=50)
+    # Caller speech this long while the agent talks is a candidate barge-in: the agent
+    # pauses (sends no more audio; at most playout_lead_ms is still buffered at Twilio).
     barge_in_min_speech_ms: int = Field(default=120, ge=0)
+    # The candidate becomes a real barge-in (Twilio `clear`, the reply cut to what was
+    # heard) when the speech lasts this long or its words are not a backchannel; a
+    # "mm-hmm", "yeah", a cough lets the agent resume where it paused.
+    barge_in_confirm_ms: int = Field(default=600, ge=0)
+    # Agent audio is sent in real time, at most this far ahead of playback, so a pause
+    # is quick (0 = send as fast as the TTS makes it: pauses are then not heard).
+    playout_lead_ms: int = Field(default=100, ge=0)
     # Semantic end of turn (callcenter/dialogue/end_of_turn.py): at each pause the Smart
     # Turn model ("smart-turn"; "off" = silence alone) and the words say whether the
     # caller is done. Done: the turn ends after vad_min_silence_ms. Not done (probability

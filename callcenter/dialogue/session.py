@@ -72,7 +72,7 @@ class CallSession:
         self.conversation = Conversation()
         self.stream_ms = 0
         self.log = call_log or StoreCallLog(services.recorder, self.call_id, lambda: self.stream_ms)
-        self.playout = PlayoutTracker(output)
+        self.playout = PlayoutTracker(output, lead_ms=services.settings.playout_lead_ms or None)
         self.listening = listening or Listening(services.settings)
         # The call keeps the prompt versions it started with, so these never change.
         self.voice = AgentVoice(
@@ -112,6 +112,7 @@ class CallSession:
             position_ms=lambda: self.stream_ms,
             emit=self.emit,
             observe_barge_in=services.observe_barge_in,
+            confirm_ms=services.settings.barge_in_confirm_ms,
         )
         self.state = AgentState.listening
         self.ended = False
@@ -181,9 +182,18 @@ class CallSession:
         hint = self.replying.replier.asr_hint()
         return await self.services.transcriber.transcribe(audio, hint=hint)
 
-    def pause_words(self, text: str, end_ms: float) -> None:
+    def pause_words(self, text: str, end_ms: float) -> bool:
+        """The words up to a pause. True = they were a backchannel over the agent (the
+        agent resumed; they are no caller turn to answer)."""
+        verdict = self.floor.candidate_words(text)
+        if verdict is True:
+            self.log.event("backchannel", {"text": text})
+            return True
+        if verdict is False:
+            self.spawn(self.floor.take_floor())
         # The words of a pause can tell the caller is not done ("my number is ...").
         self.listening.heard_so_far(text, end_ms)
+        return False
 
     async def caller_said(
         self, said: CallerText, timing: TurnTiming, speculation: Speculation | None

@@ -35,13 +35,15 @@ class Speculation:
     seq: int | None = None
     history_entry: dict[str, Any] | None = None
     merged: str = ""
+    backchannel: bool = False  # its words were a "mm-hmm" over the agent: no caller turn
 
 
 class SpeculationHost(Protocol):
     async def transcribe(self, audio: np.ndarray) -> Transcript: ...
 
-    def pause_words(self, text: str, end_ms: float) -> None:
-        """What the caller said up to the pause at ``end_ms`` (may extend the pause)."""
+    def pause_words(self, text: str, end_ms: float) -> bool:
+        """What the caller said up to the pause at ``end_ms`` (may extend the pause).
+        True: a backchannel over the agent, not a turn to answer."""
 
     async def caller_said(
         self, said: CallerText, timing: TurnTiming, speculation: Speculation | None
@@ -68,15 +70,15 @@ class Speculator:
         try:
             transcript = await self._host.transcribe(audio)
         except Exception:
-            if spec.confirmed_at is None:
-                self._host.pause_words("", spec.end_ms)  # no words: the model decides alone
+            self._host.pause_words("", spec.end_ms)  # no words: the model decides alone
             raise
         spec.transcript_ready = _now()
         if spec.confirmed_at is not None:
             spec.timing.asr_ms = (spec.transcript_ready - spec.confirmed_at) * 1000.0
         text = transcript.text.strip()
-        if spec.confirmed_at is None:
-            self._host.pause_words(text, spec.end_ms)
+        if self._host.pause_words(text, spec.end_ms):
+            spec.backchannel = True
+            return
         if not text:
             return
         said = CallerText(text, "speech", spec.end_wall, transcript.confidence)

@@ -311,6 +311,7 @@ class TwilioPlayout:
         self.played_ms = 0.0
         self.clears: list[float] = []
         self.first_audio_at: list[float] = []
+        self.played_at: list[float] = []  # each 20 ms tick in which audio played
 
     async def send_audio(self, ulaw: bytes) -> None:
         if not self.buffer.is_playing:
@@ -329,6 +330,8 @@ class TwilioPlayout:
     async def tick(self) -> None:
         played, marks = self.buffer.tick(FRAME_MS * 8)
         self.played_ms += len(played) / 8
+        if played:
+            self.played_at.append(asyncio.get_running_loop().time())
         await self._echo(marks)
 
     async def _echo(self, marks: list[str]) -> None:
