@@ -18,7 +18,9 @@ DEFAULT_SPEECH_DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench = commands.add_parser("bench", help="benchmarks with the real embedded models")
-    bench.add_argument("suite", nargs="?", default="all", choices=["all", "voice", "asr", "llm"])
+    bench.add_argument(
+        "suite", nargs="?", default="all", choices=["all", "voice", "asr", "llm", "turns"]
+    )
     bench.add_argument("--out", type=Path, default=Path("bench-results"))
     bench.add_argument("--calls", type=int, default=3, help="calls per latency scenario")
     bench.add_argument("--concurrency", default="1,2,3,4", help="concurrent call levels")
@@ -41,6 +43,15 @@ def run_bench(args: argparse.Namespace, settings: Settings) -> int:
     from callcenter.bench.report import machine, write_report
 
     report: dict[str, Any] = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M")}
+    if args.suite == "turns":
+        # Offline, no server: the listening stage and the ASR on recordings.
+        from callcenter.bench.turns import run_turns_bench, write_turns_report
+
+        report |= run_turns_bench(settings, args.speech_data)
+        json_path, chart = write_turns_report(report, args.out)
+        print(json.dumps({"vad_alone": report["vad_alone"], "semantic": report["semantic"]}))
+        print(f"report: {json_path}" + (f", chart: {chart}" if chart else ""))
+        return 0
     if args.suite in ("all", "voice"):
         report |= asyncio.run(_voice(args))
     if args.suite in ("all", "asr"):
