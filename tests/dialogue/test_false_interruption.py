@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from callcenter.dialogue.backchannel import is_backchannel
 from callcenter.dialogue.events import Interrupted, PlaybackFinished, Resumed
 from callcenter.llm.base import Message
@@ -73,3 +75,13 @@ def test_backchannel_words() -> None:
         assert is_backchannel(text), text
     for text in ["Wait.", "stop", "no", "What?", "yeah but what about", "okay okay okay okay"]:
         assert not is_backchannel(text), text
+
+
+def test_the_simulator_reads_when_the_agent_went_quiet() -> None:
+    from callcenter.audio.g711 import float_to_ulaw
+    from callcenter.simulator.result import quiet_from
+
+    tone = (0.3 * np.sin(np.arange(8000) * 0.3)).astype(np.float32)  # 1 s of agent voice
+    audio = float_to_ulaw(np.concatenate([tone, np.zeros(4000, np.float32), tone]))
+    assert quiet_from(audio, 500, None) == 1000  # quiet from 1 s (for 0.5 s)
+    assert quiet_from(audio, 500, 800) == 800  # the clear came first
