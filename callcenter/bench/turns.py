@@ -23,6 +23,7 @@ import io
 import shutil
 import subprocess
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,15 +111,20 @@ def _frames(audio: np.ndarray) -> list[bytes]:
     return [ulaw[i : i + FRAME] for i in range(0, len(ulaw) - FRAME + 1, FRAME)]
 
 
-def turn_ends(listening: Listening, audio: np.ndarray) -> list[float]:
-    """Stream ms of every turn end; the pause's words arrive at once, empty."""
+Words = Callable[[np.ndarray], str]
+
+
+def turn_ends(listening: Listening, audio: np.ndarray, words: Words | None = None) -> list[float]:
+    """Stream ms of every turn end; the pause's words (``words`` of the pause audio, or
+    empty) arrive at once."""
 
     async def go() -> list[float]:
         ends = []
         for frame in _frames(audio):
             for event in listening.feed(frame):
                 if isinstance(event, CallerPaused):
-                    listening.heard_so_far("", event.end_ms)
+                    text = words(event.audio) if words is not None else ""
+                    listening.heard_so_far(text, event.end_ms)
                 elif isinstance(event, CallerTurnEnded):
                     ends.append(event.end_ms + event.lag_s * 1000.0)
         return ends
@@ -132,6 +138,7 @@ def endpointing(
     model: TurnCompletionModel | None,
     min_silence_ms: int,
     threshold: float = 0.5,
+    words: Words | None = None,
 ) -> dict[str, Any]:
     from callcenter.dialogue.listening import Listening
 
@@ -147,6 +154,7 @@ def endpointing(
         ends = turn_ends(
             Listening(config, completion=model, offload=False),
             np.concatenate([lead, paused, tail]),
+            words,
         )
         if any(pause_start <= end < pause_start + PAUSE_MS for end in ends):
             cut_off += 1
@@ -154,6 +162,7 @@ def endpointing(
         whole = turn_ends(
             Listening(config, completion=model, offload=False),
             np.concatenate([lead, utterance.audio, tail]),
+            words,
         )
         final = [end for end in whole if end >= speech_end - 100]
         if final:
@@ -161,6 +170,7 @@ def endpointing(
     return {
         "min_silence_ms": min_silence_ms,
         "threshold": threshold if model is not None else None,
+        "words": words is not None,
         "cut_off_share": round(cut_off / max(1, len(utterances)), 3),
         "added_delay_ms": summary(delays),
     }
@@ -222,6 +232,22 @@ VAD_SILENCES_MS = (300, 450, 600, 800, 1000)
 SEMANTIC = ((300, 0.5), (450, 0.3), (450, 0.5), (450, 0.7))
 
 
+def pause_words(settings: Settings) -> Words:
+    """The pause's transcript by the embedded ASR (as speculation would have it)."""
+    from callcenter.asr.faster_whisper import WhisperEngine
+
+    engine = WhisperEngine(settings.asr_model, device="cpu")
+    cache: dict[bytes, str] = {}
+
+    def words(audio: np.ndarray) -> str:
+        key = audio.tobytes()
+        if key not in cache:
+            cache[key] = engine.transcribe(audio.astype(np.float32)).text
+        return cache[key]
+
+    return words
+
+
 def run_turns_bench(settings: Settings, speech_data: Path) -> dict[str, Any]:
     from callcenter.audio.smart_turn_files import installed_model
     from callcenter.audio.turn_completion import SmartTurn
@@ -231,6 +257,7 @@ def run_turns_bench(settings: Settings, speech_data: Path) -> dict[str, Any]:
     settings = settings.model_copy(update={"turn_max_silence_ms": 2000})
     vad = [endpointing(settings, utterances, None, ms) for ms in VAD_SILENCES_MS]
     semantic = [endpointing(settings, utterances, model, ms, th) for ms, th in SEMANTIC]
+    semantic.append(endpointing(settings, utterances, model, 450, 0.5, pause_words(settings)))
     return {
         "utterances": [u.name for u in utterances],
         "pause_ms": PAUSE_MS,
@@ -261,6 +288,7 @@ def write_turns_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Pat
         axes.plot(x, y, "o-" if label == "VAD alone" else "s", label=label)
         for r, xi, yi in zip(rows, x, y, strict=True):
             tag = f"{r['min_silence_ms']}" + (f"/{r['threshold']}" if r["threshold"] else "")
+            tag += "+words" if r.get("words") else ""
             axes.annotate(tag, (xi, yi), fontsize=7)
     axes.set_xlabel("added delay on finished turns, p50 (ms)")
     axes.set_ylabel(f"turns cut off in a {report['pause_ms']} ms pause (%)")
