@@ -71,9 +71,11 @@ def test_long_speech_is_a_barge_in_before_its_words_are_known() -> None:
 
 
 def test_backchannel_words() -> None:
-    for text in ["Mm-hmm.", "yeah", "Okay.", "right", "uh-huh", "I see", "", "Yeah, okay."]:
+    backchannels = ["Mm-hmm.", "yeah", "Okay.", "right", "uh-huh", "I see", "", "Mm-mm-mm-"]
+    for text in [*backchannels, "Yeah, okay.", "Hmm."]:
         assert is_backchannel(text), text
-    for text in ["Wait.", "stop", "no", "What?", "yeah but what about", "okay okay okay okay"]:
+    real = ["Wait.", "stop", "no", "What?", "yeah but what about", "okay okay okay okay", "2"]
+    for text in [*real, "8.", "one"]:
         assert not is_backchannel(text), text
 
 

@@ -122,7 +122,7 @@ def test_barge_in_clears_and_keeps_only_what_was_heard() -> None:
 
     call = run(place_call(script, brain, until_ms=9000))
     assert [e.cause for e in call.of(Interrupted)] == ["speech"]
-    # The agent paused at once (speech onset 4000 ms + 120 ms, with a 100 ms lead left at
+    # The agent paused at once (speech onset 4000 ms + 120 ms, with a 60 ms lead left at
     # Twilio), and the clear came once the speech was long enough to be a real barge-in.
     played = [round((t - call.start) * 1000) for t in call.twilio.played_at]
     assert [ms for ms in played if 3000 < ms < 4000] and not [
