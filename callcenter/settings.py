@@ -179,6 +179,12 @@ class Settings(BaseSettings):
     # Say a short acknowledgement when the answer is not ready this long after the
     # caller's turn ended (0 = never).
     backchannel_after_ms: int = Field(default=200, ge=0)
+    # The caller's frustration estimate (voice loudness/pitch against the caller's own
+    # first turns, plus an anger lexicon; callcenter/dialogue/mood.py), smoothed over the
+    # call with this weight for the newest turn; at or above frustration_handoff_at the
+    # call goes to a person (0 = never).
+    mood_smoothing: float = Field(default=0.5, gt=0.0, le=1.0)
+    frustration_handoff_at: float = Field(default=0.7, ge=0.0, le=1.0)
     silence_reprompt_s: float = Field(default=8.0, ge=1.0)
     silence_max_reprompts: int = Field(default=2, ge=0)
     max_verification_attempts: int = Field(default=3, ge=1)
