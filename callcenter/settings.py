@@ -152,6 +152,11 @@ class Settings(BaseSettings):
     # speech services answer anyone who reaches them (refused off loopback).
     speech_service_token: str = ""
 
+    # Outbound calls ask Twilio's answering-machine detection (async); on a machine the
+    # agent leaves voicemail_message after the beep, or hangs up when it is empty.
+    voicemail_detection: bool = True
+    voicemail_message: str = ""
+
     # --- turn taking ----------------------------------------------------------------
     vad_threshold: float = Field(default=0.5, ge=0.05, le=0.95)
     vad_min_speech_ms: int = Field(default=120, ge=0)
