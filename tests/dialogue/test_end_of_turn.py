@@ -131,6 +131,8 @@ def test_the_words_that_mean_more_is_coming() -> None:
     assert words_unfinished("I want to check my balance and")
     assert words_unfinished("My account number is")
     assert words_unfinished("um")
+    assert words_unfinished("I would like to talk about")
+    assert words_unfinished("The thing is that I")
     assert words_unfinished("so the card,")
     assert not words_unfinished("What are your opening hours?")
     assert not words_unfinished("")
