@@ -233,6 +233,9 @@ class PlayoutTracker:
     def heard_ms(self, utterance_id: str) -> int:
         return self._utterances[utterance_id].heard_ms
 
+    def sent_ms(self, utterance_id: str) -> int:
+        return self._utterances[utterance_id].sent_ms
+
     def was_cleared(self, utterance_id: str) -> bool:
         return self._utterances[utterance_id].cleared
 
