@@ -32,11 +32,15 @@ LLAMA_CMAKE_ARGS ?= $(if $(filter x86_64,$(shell uname -m)),-DGGML_NATIVE=OFF -D
 llama-cpp: $(BIN)/python
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet --no-cache-dir "$(LLAMA_SPEC)"
 
+# The end-of-turn model (Smart Turn v3.2, BSD-2-Clause) is taken out of the pipecat-ai
+# wheel into the model cache, SHA-256 checked (callcenter/audio/smart_turn_files.py).
 install: llama-cpp
 	$(BIN)/pip install --quiet -e ".[embedded]"
+	$(BIN)/python -m callcenter.audio.smart_turn_files
 
 install-dev: llama-cpp
 	$(BIN)/pip install --quiet -e ".[embedded,dev,bench]"
+	$(BIN)/python -m callcenter.audio.smart_turn_files
 	bash .ci/system-packages.sh
 
 services:

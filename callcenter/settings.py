@@ -159,14 +159,44 @@ class Settings(BaseSettings):
     # speech services answer anyone who reaches them (refused off loopback).
     speech_service_token: str = ""
 
+    # Outbound calls ask Twilio's answering-machine detection (async); on a machine the
+    # agent leaves voicemail_message after the beep, or hangs up when it is empty.
+    voicemail_detection: bool = True
+    voicemail_message: str = ""
+
     # --- turn taking ----------------------------------------------------------------
     vad_threshold: float = Field(default=0.5, ge=0.05, le=0.95)
     vad_min_speech_ms: int = Field(default=120, ge=0)
     vad_min_silence_ms: int = Field(default=450, ge=50)
+    # Caller speech this long while the agent talks is a candidate barge-in: the agent
+    # pauses (sends no more audio; at most playout_lead_ms is still buffered at Twilio).
     barge_in_min_speech_ms: int = Field(default=120, ge=0)
+    # The candidate becomes a real barge-in (Twilio `clear`, the reply cut to what was
+    # heard) when the speech lasts this long or its words are not a backchannel; a
+    # "mm-hmm", "yeah", a cough lets the agent resume where it paused.
+    barge_in_confirm_ms: int = Field(default=600, ge=0)
+    # Agent audio is sent in real time, at most this far ahead of playback, so a pause
+    # is quick (0 = send as fast as the TTS makes it: pauses are then not heard).
+    # 60 ms: onset -> the caller hears the pause measured p50 ~220 ms (`bench turns`);
+    # more lead rides out worse network jitter, less risks gaps in the agent's voice.
+    playout_lead_ms: int = Field(default=60, ge=0)
+    # Semantic end of turn (callcenter/dialogue/end_of_turn.py): at each pause the Smart
+    # Turn model ("smart-turn"; "off" = silence alone) and the words say whether the
+    # caller is done. Done: the turn ends after vad_min_silence_ms. Not done (probability
+    # below turn_complete_threshold, or the words stop on "and", "my number is", a digit
+    # being dictated): wait up to turn_max_silence_ms of silence.
+    turn_model: Literal["smart-turn", "off"] = "smart-turn"
+    turn_complete_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    turn_max_silence_ms: int = Field(default=2000, ge=50)
     # Say a short acknowledgement when the answer is not ready this long after the
     # caller's turn ended (0 = never).
     backchannel_after_ms: int = Field(default=200, ge=0)
+    # The caller's frustration estimate (voice loudness/pitch against the caller's own
+    # first turns, plus an anger lexicon; callcenter/dialogue/mood.py), smoothed over the
+    # call with this weight for the newest turn; at or above frustration_handoff_at the
+    # call goes to a person (0 = never).
+    mood_smoothing: float = Field(default=0.5, gt=0.0, le=1.0)
+    frustration_handoff_at: float = Field(default=0.7, ge=0.0, le=1.0)
     silence_reprompt_s: float = Field(default=8.0, ge=1.0)
     silence_max_reprompts: int = Field(default=2, ge=0)
     max_verification_attempts: int = Field(default=3, ge=1)

@@ -231,6 +231,11 @@ class Endpointer:
             events.append(self._end_turn(end))
         return events
 
+    def hold(self, silence_ms: float) -> None:
+        """The silence that ends the current pause (semantic endpointing moves it between
+        ``min_silence_ms`` and a longer wait); back to ``min_silence_ms`` at the next one."""
+        self._end_silence = _samples(silence_ms)
+
     def reset(self) -> None:
         """Forget the current turn and the VAD state (e.g. after the agent was barged in)."""
         self.vad.reset()
@@ -245,6 +250,7 @@ class Endpointer:
         self._turn_start = 0  # first speech sample of the current turn
         self._silence_start: int | None = None
         self._paused = False
+        self._end_silence = _samples(self.policy.min_silence_ms)
 
     def _step(self, probability: float, events: list[EndpointEvent]) -> None:
         policy = self.policy
@@ -283,6 +289,7 @@ class Endpointer:
         if is_speech:
             self._silence_start = None
             self._paused = False
+            self._end_silence = _samples(policy.min_silence_ms)
         elif is_silence and self._silence_start is None:
             self._silence_start = window_start
 
@@ -293,7 +300,7 @@ class Endpointer:
                 events.append(
                     SpeechPaused(at_ms=_ms(self._silence_start), audio=self._turn_audio(now))
                 )
-            if silent >= _samples(policy.min_silence_ms):
+            if silent >= self._end_silence:
                 events.append(self._end_turn(self._silence_start))
                 return
 

@@ -23,8 +23,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "suite",
         nargs="?",
         default="all",
-        choices=["all", "voice", "asr", "llm", "tasks"],
-        help="all = voice, asr and llm; tasks (caller goals end to end, ~40 min) runs alone",
+        choices=["all", "voice", "asr", "llm", "tasks", "turns"],
+        help="all = voice, asr and llm; tasks (caller goals end to end, ~40 min) and turns "
+        "(end of turn and backchannels on recordings) run alone",
     )
     bench.add_argument("--out", type=Path, default=Path("bench-results"))
     bench.add_argument("--calls", type=int, default=3, help="calls per latency scenario")
@@ -57,6 +58,15 @@ def run_bench(args: argparse.Namespace, settings: Settings) -> int:
     report: dict[str, Any] = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M")}
     if args.suite == "tasks":
         return _tasks(args, report)
+    if args.suite == "turns":
+        # Offline, no server: the listening stage and the ASR on recordings.
+        from callcenter.bench.turns import run_turns_bench, write_turns_report
+
+        report |= run_turns_bench(settings, args.speech_data)
+        json_path, chart = write_turns_report(report, args.out)
+        print(json.dumps({"vad_alone": report["vad_alone"], "semantic": report["semantic"]}))
+        print(f"report: {json_path}" + (f", chart: {chart}" if chart else ""))
+        return 0
     if args.suite in ("all", "voice"):
         report |= asyncio.run(_voice(args))
     if args.suite in ("all", "asr"):

@@ -115,6 +115,7 @@ async def barge_in(
     ``human_clips``, every other interruption is a real recording instead of Piper."""
     piper, human = Say(text=INTERRUPTION), [Say(wav=str(clip)) for clip in human_clips]
     delays: dict[str, list[float]] = {"piper": [], **({"human": []} if human else {})}
+    quiet: list[float] = []
     missed = 0
     for index in range(calls):
         numbers = [index * per_call + k for k in range(per_call)]
@@ -129,10 +130,15 @@ async def barge_in(
             step = steps[interruption.step]
             voice = "human" if isinstance(step, Interrupt) and step.say.wav else "piper"
             delays[voice].append(float(interruption.clear_delay_ms or 0))
+            if interruption.quiet_delay_ms is not None:
+                quiet.append(float(interruption.quiet_delay_ms))
     return {
         "calls": calls,
         "interruptions": calls * per_call,
         "onset_to_clear_ms": summary([d for values in delays.values() for d in values]),
+        # What the caller hears: the agent pauses for a candidate barge-in before the
+        # clear that confirms it (callcenter/dialogue/floor.py).
+        "onset_to_quiet_ms": summary(quiet),
         "by_voice": {name: summary(values) for name, values in delays.items()},
         "human_clips": [clip.name for clip in human_clips],
         "no_clear": missed,

@@ -115,6 +115,15 @@ class Interrupted:
 
 
 @dataclass(frozen=True)
+class Resumed:
+    """The caller's sound over the agent was a backchannel or a noise ("mm-hmm"): the
+    agent, paused for it, goes on where it was."""
+
+    turn_id: str
+    heard: str  # what the caller said ("" = a noise)
+
+
+@dataclass(frozen=True)
 class Escalate:
     reason: str
 
@@ -135,6 +144,7 @@ CallEvent = (
     | AgentAudioSent
     | PlaybackFinished
     | Interrupted
+    | Resumed
     | Escalate
     | HangUp
 )

@@ -5,6 +5,10 @@ last; if that one was still audible the caller spoke over it, which is a barge-i
 turn is interrupted and Twilio's buffer cleared, so only what was heard is kept. A reply
 the caller has heard nothing of yet is simply stopped (its caller turn gets merged into
 the next one).
+
+Caller sound over the agent is first a *candidate*: the agent pauses (sends no more
+audio) and the words decide. A backchannel or a noise resumes the reply where it paused,
+nothing lost; other words, or speech past ``barge_in_confirm_ms``, are a barge-in.
 """
 
 from __future__ import annotations
@@ -13,9 +17,16 @@ import asyncio
 from collections.abc import Callable
 
 from callcenter.dialogue.agent_turn import AgentTurn
+from callcenter.dialogue.backchannel import is_backchannel
 from callcenter.dialogue.call_log import CallLog
 from callcenter.dialogue.conversation import Conversation
-from callcenter.dialogue.events import AgentAudioSent, CallEvent, InterruptCause, Interrupted
+from callcenter.dialogue.events import (
+    AgentAudioSent,
+    CallEvent,
+    InterruptCause,
+    Interrupted,
+    Resumed,
+)
 from callcenter.dialogue.listening import ListeningStage
 from callcenter.dialogue.playout import PlayoutTracker
 from callcenter.turn_timing import TurnTiming
@@ -32,6 +43,7 @@ class Floor:
         position_ms: Callable[[], int],
         emit: Callable[[CallEvent], None],
         observe_barge_in: Callable[[float], None],
+        confirm_ms: float = 600.0,
     ) -> None:
         self._playout = playout
         self._listening = listening
@@ -41,6 +53,10 @@ class Floor:
         self._emit = emit
         self._observe_barge_in = observe_barge_in
         self.turn: AgentTurn | None = None  # the latest agent turn
+        self._confirm_ms = confirm_ms
+        # The turn paused for a candidate barge-in, and when (stream ms) it paused.
+        self.candidate: AgentTurn | None = None
+        self._held_at_ms = 0.0
 
     def new_turn(
         self,
@@ -77,10 +93,17 @@ class Floor:
         return turn.speech_end_wall is not None
 
     async def caller_is_talking(self) -> None:
-        """The caller has spoken long enough to take the floor."""
+        """The caller has spoken long enough to take the floor (or to make the agent
+        pause: see the module docstring)."""
         turn = self.turn
         if self.agent_audible:
-            await self.interrupt("speech")
+            assert turn is not None
+            if self.candidate is not turn:
+                self.candidate, self._held_at_ms = turn, float(self._position_ms())
+                self._playout.hold()
+                self._log.event("barge_in_candidate", {"at_ms": self._held_at_ms})
+            if self._listening.speech_ms >= self._confirm_ms:
+                await self.interrupt("speech")
         elif turn is not None and turn.running and not turn.audible and not turn.interrupted:
             # Still thinking and the caller goes on: drop the reply, merge the turns.
             turn.interrupted = True
@@ -95,9 +118,19 @@ class Floor:
         # not get to send another chunk of audio.
         turn.interrupt()
         await self._playout.clear()
-        reaction_ms = now_ms - onset_ms if cause == "speech" else 0.0
+        # The agent went quiet when it paused for the candidate (if it did): that is the
+        # reaction the caller hears; the clear only drops what was buffered.
+        paused = self.candidate is turn
+        self.candidate = None
+        stopped_ms = self._held_at_ms if paused else now_ms
+        reaction_ms = max(0.0, stopped_ms - onset_ms) if cause == "speech" else 0.0
         self._observe_barge_in(reaction_ms / 1000.0)
-        payload = {"cause": cause, "onset_ms": onset_ms, "reaction_ms": reaction_ms}
+        payload = {
+            "cause": cause,
+            "onset_ms": onset_ms,
+            "reaction_ms": reaction_ms,
+            "paused_first": paused,
+        }
         self._log.event("barge_in", payload)
         self._emit(Interrupted(turn.id, cause))
         await turn.stop()
@@ -125,3 +158,30 @@ class Floor:
         """Drop the reply waiting behind ``gate`` (nothing was heard, no tool ran)."""
         if self.turn is not None and self.turn.gate is gate:
             self.turn.interrupt()
+
+    def candidate_words(self, text: str) -> bool | None:
+        """The words of the caller's sound over a paused agent: True = a backchannel or
+        noise (the agent resumed), False = a real interruption (the caller may have the
+        floor; call :meth:`interrupt`), None = no candidate (nothing to decide)."""
+        turn = self.candidate
+        if turn is None or turn is not self.turn or turn.interrupted or turn.done:
+            self.candidate = None
+            return None
+        if not is_backchannel(text):
+            return False
+        self.candidate = None
+        self._playout.resume()
+        self._log.event("false_interruption", {"text": text, "paused_at_ms": self._held_at_ms})
+        self._emit(Resumed(turn.id, text))
+        return True
+
+    async def take_floor(self) -> None:
+        """Words over the paused agent that are not a backchannel: a real barge-in."""
+        if self.agent_audible:
+            await self.interrupt("speech")
+
+    def release_candidate(self) -> None:
+        """The caller went quiet without words to judge (e.g. no pause transcript): resume."""
+        if self.candidate is not None and not self.candidate.interrupted:
+            self._playout.resume()
+        self.candidate = None

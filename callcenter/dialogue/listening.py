@@ -2,15 +2,21 @@
 
 The only stage that sees raw caller audio. It says when the caller started, paused and
 ended a turn, and how long the current stretch of speech has lasted; it never decides
-what to do about it (that is turn-taking's job).
+what to do about it (that is turn-taking's job). At each pause it asks the turn-completion
+model (and the speculative transcript, via :meth:`Listening.heard_so_far`) how long the
+silence must last before the turn is over (``dialogue/end_of_turn.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Protocol
 
+import numpy as np
+
 from callcenter.audio.g711 import PHONE_RATE, ulaw_to_float
+from callcenter.audio.turn_completion import TurnCompletionModel
 from callcenter.audio.vad import (
     Endpointer,
     EndpointingPolicy,
@@ -18,8 +24,11 @@ from callcenter.audio.vad import (
     SpeechPaused,
     SpeechStarted,
 )
+from callcenter.dialogue.end_of_turn import EndOfTurnPolicy
 from callcenter.dialogue.events import CallerPaused, CallerSpeechStarted, CallerTurnEnded
 from callcenter.settings import Settings
+
+log = logging.getLogger(__name__)
 
 ListeningEvent = CallerSpeechStarted | CallerPaused | CallerTurnEnded
 
@@ -41,14 +50,50 @@ class ListeningStage(Protocol):
 
     def feed(self, ulaw: bytes) -> list[ListeningEvent]: ...
 
+    def heard_so_far(self, text: str, end_ms: float) -> None:
+        """The speculative transcript of the pause at ``end_ms`` (words can extend it)."""
+
+
+def default_completion_model(settings: Settings) -> TurnCompletionModel | None:
+    """Smart Turn from the model cache; silence alone (with a warning) if it is missing."""
+    if settings.turn_model == "off":
+        return None
+    from callcenter.audio.smart_turn_files import SmartTurnModelMissing, installed_model
+    from callcenter.audio.turn_completion import SmartTurn
+
+    try:
+        return SmartTurn(installed_model(settings.cache_dir))
+    except SmartTurnModelMissing as exc:
+        log.warning("%s Ending turns on silence alone.", exc)
+        return None
+
 
 class Listening:
-    def __init__(self, settings: Settings, endpointer: Endpointer | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        endpointer: Endpointer | None = None,
+        *,
+        completion: TurnCompletionModel | str | None = "default",
+        offload: bool = True,
+    ) -> None:
+        """``completion``: the turn-completion model ("default" = per the settings, None =
+        silence alone). ``offload``: run it in a thread (tests run it inline)."""
         self.endpointer = endpointer or Endpointer(
             EndpointingPolicy.from_settings(settings), input_rate=PHONE_RATE
         )
         self.position_ms = 0.0
         self._onset_ms: float | None = None
+        self.completion = (
+            default_completion_model(settings) if isinstance(completion, str) else completion
+        )
+        self.end_policy = EndOfTurnPolicy.from_settings(settings)
+        self._offload = offload
+        # The pause being judged (its end_ms) and what is known about it.
+        self._pause_ms: float | None = None
+        self._probability: float | None = None
+        self._text: str | None = None
+        self.verdicts: list[tuple[float, float]] = []  # (pause end_ms, probability), for tests
 
     @property
     def in_turn(self) -> bool:
@@ -77,6 +122,7 @@ class Listening:
             # When the caller stopped talking, on the loop's clock (the latency baseline).
             lag_s = max(0.0, (self.position_ms - event.at_ms) / 1000.0)
             if isinstance(event, SpeechPaused):
+                self._judge(event.at_ms, event.audio)
                 out.append(CallerPaused(event.audio, end_ms=event.at_ms, end_wall=now - lag_s))
             elif isinstance(event, SpeechEnded):
                 out.append(
@@ -89,3 +135,49 @@ class Listening:
                     )
                 )
         return out
+
+    # --- semantic end of turn --------------------------------------------------------
+
+    def heard_so_far(self, text: str, end_ms: float) -> None:
+        if end_ms == self._pause_ms and self.endpointer.pausing:
+            self._text = text
+            self._apply()
+
+    def _judge(self, end_ms: float, audio: np.ndarray) -> None:
+        self._pause_ms, self._probability, self._text = end_ms, None, None
+        model = self.completion
+        if model is None:
+            return
+        # Until the model has spoken, wait as for an unfinished turn.
+        self.endpointer.hold(self.end_policy.max_silence_ms)
+        if not self._offload:
+            self._verdict(end_ms, model.probability(audio))
+            return
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(None, model.probability, audio)
+        future.add_done_callback(lambda done: self._done(end_ms, done))
+
+    def _done(self, end_ms: float, done: asyncio.Future[float]) -> None:
+        if done.cancelled():
+            return
+        if done.exception() is not None:
+            log.warning("turn-completion model failed: %r", done.exception())
+            self._verdict(end_ms, 1.0)  # fall back to silence alone
+            return
+        self._verdict(end_ms, done.result())
+
+    def _verdict(self, end_ms: float, probability: float) -> None:
+        self.verdicts.append((end_ms, probability))
+        if end_ms == self._pause_ms:
+            self._probability = probability
+            self._apply()
+
+    def _apply(self) -> None:
+        if not self.endpointer.pausing:
+            return
+        if self.completion is not None and self._text is None:
+            # Semantic mode waits for the pause's words too (up to the longest wait). It
+            # costs the reply nothing: the speculative reply needs the same transcript.
+            self.endpointer.hold(self.end_policy.max_silence_ms)
+            return
+        self.endpointer.hold(self.end_policy.silence_ms(self._probability, self._text))

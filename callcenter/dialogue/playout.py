@@ -46,6 +46,7 @@ from callcenter.dialogue.ports import StreamOutput
 MARK_PREFIX = "pt:"
 DEFAULT_MARK_INTERVAL_MS = 160
 _BYTES_PER_MS = PHONE_RATE // 1000  # μ-law: one byte per sample
+_PACED_FRAME_BYTES = 20 * _BYTES_PER_MS  # one Twilio media frame
 
 
 @dataclass
@@ -84,14 +85,50 @@ class PlayoutTracker:
     """Sends an utterance's audio with marks and turns mark echoes into heard positions."""
 
     def __init__(
-        self, output: StreamOutput, mark_interval_ms: int = DEFAULT_MARK_INTERVAL_MS
+        self,
+        output: StreamOutput,
+        mark_interval_ms: int = DEFAULT_MARK_INTERVAL_MS,
+        *,
+        lead_ms: int | None = None,
     ) -> None:
+        """``lead_ms``: send audio in real time, at most this far ahead of what Twilio has
+        played (None = as fast as it comes). A small lead is what lets the agent pause
+        (:meth:`hold`) within a fraction of a second without a ``clear``, and resume
+        where it was, nothing lost."""
         if mark_interval_ms < 40:
             raise ValueError("marks closer than 40 ms would force tiny media messages")
         self._output = output
         self._interval_bytes = mark_interval_ms * _BYTES_PER_MS
         self._utterances: dict[str, _Utterance] = {}
         self._current: _Utterance | None = None
+        self._lead_s = None if lead_ms is None else lead_ms / 1000.0
+        self._play_end = 0.0  # loop time when Twilio will have played all we sent
+        self._may_send = asyncio.Event()
+        self._may_send.set()
+
+    # --- pausing (a candidate barge-in) -----------------------------------------------------
+
+    @property
+    def held(self) -> bool:
+        return not self._may_send.is_set()
+
+    def hold(self) -> None:
+        """Send no more audio until :meth:`resume` (what Twilio holds still plays)."""
+        self._may_send.clear()
+
+    def resume(self) -> None:
+        self._may_send.set()
+
+    async def _pace(self, piece_ms: float) -> None:
+        await self._may_send.wait()
+        if self._lead_s is None:
+            return
+        loop = asyncio.get_running_loop()
+        ahead = self._play_end - loop.time()
+        if ahead > self._lead_s:
+            await asyncio.sleep(ahead - self._lead_s)
+            await self._may_send.wait()
+        self._play_end = max(self._play_end, loop.time()) + piece_ms / 1000.0
 
     # --- sending -----------------------------------------------------------------------
 
@@ -110,9 +147,15 @@ class PlayoutTracker:
         utt = self._require_current()
         view = memoryview(ulaw)
         while view:
-            # Cut at the next mark boundary so each mark sits exactly at its position.
+            # Cut at the next mark boundary so each mark sits exactly at its position
+            # (and, when paced, into 20 ms frames so that a hold takes effect at once).
             room = self._interval_bytes - (utt.sent_bytes % self._interval_bytes)
+            if self._lead_s is not None:
+                room = min(room, _PACED_FRAME_BYTES)
             piece, view = view[:room], view[room:]
+            await self._pace(len(piece) / _BYTES_PER_MS)
+            if self._current_was_cleared or self._current is not utt:
+                return  # cleared (a barge-in) while this waited
             await self._output.send_audio(bytes(piece))
             utt.sent_bytes += len(piece)
             if utt.sent_bytes % self._interval_bytes == 0:
@@ -149,6 +192,8 @@ class PlayoutTracker:
                 self._settle(utt)
         if self._current is not None:
             self._current.ended = True
+        self._play_end = 0.0
+        self.resume()  # waiting senders wake up and drop their audio
         await self._output.clear()
 
     async def _mark(self, utt: _Utterance) -> None:
@@ -187,6 +232,9 @@ class PlayoutTracker:
 
     def heard_ms(self, utterance_id: str) -> int:
         return self._utterances[utterance_id].heard_ms
+
+    def sent_ms(self, utterance_id: str) -> int:
+        return self._utterances[utterance_id].sent_ms
 
     def was_cleared(self, utterance_id: str) -> bool:
         return self._utterances[utterance_id].cleared

@@ -165,6 +165,11 @@ class Replying:
             await turn.wait_played()
         except asyncio.CancelledError:
             producer.cancel()
+            # Audio goes out in real time: a clause cut while being sent was partly
+            # heard, so it belongs to the turn (its heard part is kept by the marks).
+            partial = voice.take_partial()
+            if partial is not None:
+                self._said(turn, *partial)
             raise
         except Exception as error:
             log.exception("reply failed", extra={"call_id": host.call_id})

@@ -34,6 +34,7 @@ from callcenter.dialogue.events import (
 )
 from callcenter.dialogue.floor import Floor
 from callcenter.dialogue.listening import Listening, ListeningStage
+from callcenter.dialogue.mood import MoodTracker
 from callcenter.dialogue.playout import PlayoutTracker
 from callcenter.dialogue.ports import StopReason, StreamContext, StreamOutput, ToolBox
 from callcenter.dialogue.prompts import PromptSet, backchannel_lines
@@ -72,7 +73,7 @@ class CallSession:
         self.conversation = Conversation()
         self.stream_ms = 0
         self.log = call_log or StoreCallLog(services.recorder, self.call_id, lambda: self.stream_ms)
-        self.playout = PlayoutTracker(output)
+        self.playout = PlayoutTracker(output, lead_ms=services.settings.playout_lead_ms or None)
         self.listening = listening or Listening(services.settings)
         # The call keeps the prompt versions it started with, so these never change.
         self.voice = AgentVoice(
@@ -113,7 +114,12 @@ class CallSession:
             position_ms=lambda: self.stream_ms,
             emit=self.emit,
             observe_barge_in=services.observe_barge_in,
+            confirm_ms=services.settings.barge_in_confirm_ms,
         )
+        settings = services.settings
+        self.mood = MoodTracker(smoothing=settings.mood_smoothing)
+        self._frustration_at = settings.frustration_handoff_at
+        self._turn_audio: np.ndarray | None = None  # the latest caller turn (or pause) audio
         self.state = AgentState.listening
         self.ended = False
         self.observers: list[Callable[[CallEvent], None]] = []
@@ -151,6 +157,8 @@ class CallSession:
         self.stream_ms = timestamp_ms
         for event in self.listening.feed(ulaw):
             self.emit(event)
+            if isinstance(event, CallerPaused | CallerTurnEnded):
+                self._turn_audio = event.audio
             if isinstance(event, CallerPaused):
                 self.speculation.start(event)
             elif isinstance(event, CallerTurnEnded):
@@ -183,6 +191,28 @@ class CallSession:
     async def transcribe(self, audio: np.ndarray) -> Transcript:
         hint = self.replying.replier.asr_hint()
         return await self.services.transcriber.transcribe(audio, hint=hint)
+
+    def frustrated(self, said: CallerText) -> bool:
+        estimate = self.mood.turn(self._turn_audio, said.text)
+        level = round(self.mood.level, 3)
+        self.log.event("mood", {"turn": round(estimate, 3), "frustration": level})
+        return 0 < self._frustration_at <= level
+
+    def forget_mood(self) -> None:
+        self.mood.take_back()
+
+    def pause_words(self, text: str, end_ms: float) -> bool:
+        """The words up to a pause. True = they were a backchannel over the agent (the
+        agent resumed; they are no caller turn to answer)."""
+        verdict = self.floor.candidate_words(text)
+        if verdict is True:
+            self.log.event("backchannel", {"text": text})
+            return True
+        if verdict is False:
+            self.spawn(self.floor.take_floor())
+        # The words of a pause can tell the caller is not done ("my number is ...").
+        self.listening.heard_so_far(text, end_ms)
+        return False
 
     async def caller_said(
         self, said: CallerText, timing: TurnTiming, speculation: Speculation | None
@@ -247,7 +277,9 @@ class CallSession:
             return
         await self.floor.stop()
         self.emit(Escalate(reason))
-        self.log.event("escalation", {"reason": reason})
+        # The handoff carries the caller's mood, so the person taking over knows it.
+        mood = {"frustration": round(self.mood.level, 3), "turns": self.mood.turns[-5:]}
+        self.log.event("escalation", {"reason": reason, "mood": mood})
         await self.say_line("handoff_line")
         await self.services.call_control.transfer(self.context, reason)
         self.ended = True

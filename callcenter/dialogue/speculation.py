@@ -35,10 +35,15 @@ class Speculation:
     seq: int | None = None
     history_entry: dict[str, Any] | None = None
     merged: str = ""
+    backchannel: bool = False  # its words were a "mm-hmm" over the agent: no caller turn
 
 
 class SpeculationHost(Protocol):
     async def transcribe(self, audio: np.ndarray) -> Transcript: ...
+
+    def pause_words(self, text: str, end_ms: float) -> bool:
+        """What the caller said up to the pause at ``end_ms`` (may extend the pause).
+        True: a backchannel over the agent, not a turn to answer."""
 
     async def caller_said(
         self, said: CallerText, timing: TurnTiming, speculation: Speculation | None
@@ -62,11 +67,18 @@ class Speculator:
         self.current = spec
 
     async def _run(self, spec: Speculation, audio: np.ndarray) -> None:
-        transcript = await self._host.transcribe(audio)
+        try:
+            transcript = await self._host.transcribe(audio)
+        except Exception:
+            self._host.pause_words("", spec.end_ms)  # no words: the model decides alone
+            raise
         spec.transcript_ready = _now()
         if spec.confirmed_at is not None:
             spec.timing.asr_ms = (spec.transcript_ready - spec.confirmed_at) * 1000.0
         text = transcript.text.strip()
+        if self._host.pause_words(text, spec.end_ms):
+            spec.backchannel = True
+            return
         if not text:
             return
         said = CallerText(text, "speech", spec.end_wall, transcript.confidence)

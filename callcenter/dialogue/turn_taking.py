@@ -46,6 +46,12 @@ class TurnHost(Protocol):
 
     async def escalate(self, reason: str) -> None: ...
 
+    def forget_mood(self) -> None:
+        """A speculative caller turn was taken back: so is its mood reading."""
+
+    def frustrated(self, said: CallerText) -> bool:
+        """Hear the caller's mood in this turn; True = frustrated enough for a person."""
+
     async def say_line(self, name: str) -> None: ...
 
     async def hang_up(self) -> None: ...
@@ -139,10 +145,13 @@ class TurnTaking:
         if inputs and inputs[-1].turn_seq == speculation.seq:
             inputs.pop()
         self._log.drop_turn(speculation.seq)
+        self._host.forget_mood()
 
     def _escalation_reason(self, said: CallerText) -> str | None:
         if said.source == "speech" and asks_for_human(said.text):
             return EscalationReason.caller_request
+        if said.source == "speech" and self._host.frustrated(said):
+            return EscalationReason.frustration
         if said.confidence is not None and said.confidence < self._policy.low_confidence:
             self._low_confidence_streak += 1
         else:

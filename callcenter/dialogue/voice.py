@@ -53,6 +53,9 @@ class PhraseCache:
         return self._audio[key]
 
 
+_MS_PER_CHAR = 65.0
+
+
 class AgentVoice:
     """Speaks one agent turn at a time through a :class:`PlayoutTracker`."""
 
@@ -76,6 +79,7 @@ class AgentVoice:
         self._on_first_audio = on_first_audio
         self._turn: AgentTurn | None = None
         self._sent = False
+        self._partial: tuple[str, float] | None = None
         # One sender at a time: a backchannel must never interleave with a clause.
         self._lock = asyncio.Lock()
         # Per turn: it opened with a backchannel; the model spoke; the guard stepped in.
@@ -89,6 +93,7 @@ class AgentVoice:
         self.playout.begin(turn.id)
         self._turn = turn
         self._sent = self.acknowledged = self._model_spoke = self._guarded = False
+        self._partial = None
 
     async def end(self) -> None:
         await self.playout.end()
@@ -117,13 +122,33 @@ class AgentVoice:
     async def say_clause(self, clause: str) -> float:
         """Synthesise and send one clause as it is produced; returns its duration in ms."""
         sent = 0
+        turn = self._turn
+        # Where this clause starts in the utterance: if the turn is cut while the clause
+        # is going out, what was sent of it is read off the playout.
+        self._partial = (clause, float(self.playout.sent_ms(turn.id))) if turn else None
         async with aclosing(to_phone_audio(self._synthesizer.stream(speakable(clause)))) as audio:
             async for ulaw in audio:
                 if not ulaw:
                     continue
                 await self._send(ulaw)
                 sent += len(ulaw)
+        self._partial = None
         return sent / BYTES_PER_MS
+
+    def take_partial(self) -> tuple[str, float] | None:
+        """The clause being sent when the turn was cut, with the ms of it sent so far."""
+        partial, self._partial = self._partial, None
+        turn = self._turn
+        if partial is None or turn is None:
+            return None
+        clause, start_ms = partial
+        sent_ms = self.playout.sent_ms(turn.id) - start_ms
+        if sent_ms <= 0:
+            return None
+        # Its full length is unknown (the TTS may still have been streaming): estimate it
+        # from the text (about 65 ms a character), so only the heard share of its words
+        # is kept.
+        return clause, max(sent_ms, len(clause) * _MS_PER_CHAR)
 
     async def say_cached(self, text: str) -> float:
         """Send a fixed line from the phrase cache; returns its duration in ms."""

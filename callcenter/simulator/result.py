@@ -35,6 +35,9 @@ class InterruptionMetrics:
     # Interruption onset -> the agent's `clear` (None: the agent never cleared).
     clear_delay_ms: int | None
     dropped_ms: int  # agent audio the clear removed from Twilio's buffer
+    # Interruption onset -> the caller stops hearing the agent (its audio goes quiet for
+    # QUIET_MS or the clear, whichever is first): the agent may pause before it clears.
+    quiet_delay_ms: int | None = None
 
 
 @dataclass
@@ -73,6 +76,33 @@ class SimulationResult:
             out.writeframes(ulaw_to_pcm16(self.agent_audio))
 
 
+QUIET_MS = 200
+_FRAME = PHONE_RATE // 50  # 20 ms of μ-law
+
+
+def quiet_from(agent_audio: bytes, onset_ms: int, until_ms: int | None) -> int | None:
+    """When, at or after ``onset_ms``, the agent's audio went quiet for ``QUIET_MS``
+    (the start of that quiet stretch), or ``until_ms`` if it did not before then."""
+    import numpy as np
+
+    from callcenter.audio.g711 import ulaw_to_float
+
+    samples = ulaw_to_float(agent_audio)
+    frames = len(samples) // _FRAME
+    loud = np.abs(samples[: frames * _FRAME].reshape(frames, _FRAME)).max(axis=1) > 0.02
+    need = QUIET_MS // 20
+    start = onset_ms // 20
+    stop = frames if until_ms is None else min(frames, until_ms // 20)
+    run = 0
+    for index in range(start, frames):
+        if index >= stop:
+            return until_ms
+        run = 0 if loud[index] else run + 1
+        if run >= need:
+            return (index - need + 1) * 20
+    return until_ms if until_ms is not None else frames * 20
+
+
 def compute_metrics(result: SimulationResult) -> None:
     """Fill ``turns`` and ``interruptions`` from the timeline."""
     arrivals = [e.t_ms for e in result.events if e.kind == "agent_media"]
@@ -86,6 +116,7 @@ def compute_metrics(result: SimulationResult) -> None:
             start = starts[step]
             if start.kind == "interruption_onset":
                 clear = next((c for c in clears if c.t_ms >= start.t_ms), None)
+                quiet = quiet_from(result.agent_audio, start.t_ms, clear.t_ms if clear else None)
                 result.interruptions.append(
                     InterruptionMetrics(
                         step=step,
@@ -93,6 +124,7 @@ def compute_metrics(result: SimulationResult) -> None:
                         clear_ms=clear.t_ms if clear else None,
                         clear_delay_ms=clear.t_ms - start.t_ms if clear else None,
                         dropped_ms=int(clear.data.get("dropped_ms", 0)) if clear else 0,
+                        quiet_delay_ms=quiet - start.t_ms if quiet is not None else None,
                     )
                 )
                 continue

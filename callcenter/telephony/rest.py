@@ -105,6 +105,7 @@ class CallControl:
         twiml: str | None = None,
         url: str | None = None,
         status_callback: str | None = None,
+        machine_detection_callback: str | None = None,
     ) -> PlacedCall:
         """Place an outbound call that runs ``twiml`` or fetches it from ``url``."""
         if (twiml is None) == (url is None):
@@ -119,6 +120,14 @@ class CallControl:
             kwargs["status_callback"] = status_callback
             kwargs["status_callback_method"] = "POST"
             kwargs["status_callback_event"] = ["initiated", "ringing", "answered", "completed"]
+        if machine_detection_callback:
+            # Twilio's answering-machine detection, asynchronous: the call connects at
+            # once (no dead air for a person) and the verdict comes to the callback once
+            # the greeting ended (DetectMessageEnd: after the beep, ready for a message).
+            kwargs["machine_detection"] = "DetectMessageEnd"
+            kwargs["async_amd"] = "true"
+            kwargs["async_amd_status_callback"] = machine_detection_callback
+            kwargs["async_amd_status_callback_method"] = "POST"
         try:
             call = await self._run(lambda: self.client.calls.create(**kwargs))
         except TwilioRestException as error:

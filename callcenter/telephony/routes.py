@@ -256,6 +256,9 @@ async def create_call(request: Request) -> Response:
             from_,
             url=twiml.public_url(settings, twiml.VOICE_PATH),
             status_callback=twiml.public_url(settings, twiml.STATUS_PATH),
+            machine_detection_callback=(
+                twiml.public_url(settings, twiml.AMD_PATH) if settings.voicemail_detection else None
+            ),
         )
     except CallControlError as error:
         return JSONResponse({"error": str(error), "twilio_code": error.code}, status_code=502)
@@ -282,12 +285,41 @@ async def create_call(request: Request) -> Response:
     )
 
 
+MACHINE_ANSWERS = ("machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
+
+
+async def machine_detection(request: Request) -> Response:
+    """Async AMD result (``AnsweredBy``) for an outbound call: record it; on a machine,
+    leave ``VOICEMAIL_MESSAGE`` after the beep (or hang up when it is empty)."""
+    form = await _signed_form(request)
+    if form is None:
+        return _forbidden()
+    runtime: TelephonyEdge = request.app.state.runtime
+    call_sid = str(form.get("CallSid") or "")
+    answered_by = str(form.get("AnsweredBy") or "unknown")
+    if not call_sid:
+        return Response(status_code=204)
+    payload = {"answered_by": answered_by}
+    if answered_by in MACHINE_ANSWERS:
+        message = runtime.settings.voicemail_message
+        payload["action"] = "message" if message and answered_by != "fax" else "hang_up"
+        try:
+            await runtime.call_control.redirect(
+                call_sid, twiml.voicemail_twiml(message if answered_by != "fax" else "")
+            )
+        except CallControlError as error:
+            payload["error"] = str(error)
+    await _db(lambda: _call_event(runtime, call_sid, "answered_by", payload))
+    return Response(status_code=204)
+
+
 def telephony_routes() -> list[BaseRoute]:
     return [
         Route(twiml.VOICE_PATH, voice, methods=["POST"]),
         Route(twiml.STATUS_PATH, status, methods=["POST"]),
         Route(twiml.DIAL_RESULT_PATH, dial_result, methods=["POST"]),
         Route(twiml.CONNECT_ACTION_PATH, connect_action, methods=["POST"]),
+        Route(twiml.AMD_PATH, machine_detection, methods=["POST"]),
         Route("/api/calls", create_call, methods=["POST"]),
         WebSocketRoute(twiml.MEDIA_PATH, media_stream_endpoint),
     ]

@@ -16,6 +16,7 @@ VOICE_PATH = "/twilio/voice"
 STATUS_PATH = "/twilio/status"
 DIAL_RESULT_PATH = "/twilio/dial-result"
 CONNECT_ACTION_PATH = "/twilio/connect-action"
+AMD_PATH = "/twilio/amd"  # answering-machine detection results (async AMD)
 MEDIA_PATH = "/twilio/media"
 
 TRANSFER_LINE = "Please hold while I connect you with a colleague."
@@ -115,5 +116,14 @@ def fallback_twiml(settings: Settings, call_id: str = "", *, already_fell_back: 
 
 def hangup_twiml() -> str:
     response = VoiceResponse()
+    response.hangup()
+    return str(response)
+
+
+def voicemail_twiml(message: str) -> str:
+    """After the beep: leave ``message`` (if any) and hang up."""
+    response = VoiceResponse()
+    if message:
+        response.say(message, voice=VOICE)
     response.hangup()
     return str(response)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from callcenter.asr.base import Transcript
+from callcenter.dialogue.end_of_turn import EndOfTurnPolicy
 from callcenter.dialogue.events import (
     AgentState,
     AgentStateChanged,
@@ -104,13 +105,27 @@ class Speech:
 
 class ScriptedListening:
     """A VAD that hears exactly the script: a pause event ``pause_ms`` after each stretch
-    of speech, the end of the turn ``endpoint_ms`` after it (unless speech resumes)."""
+    of speech, the end of the turn ``endpoint_ms`` after it (unless speech resumes), or
+    later when ``end_policy`` is given and the speculative transcript's words say the
+    caller is not done (the real :class:`EndOfTurnPolicy` decides how much later)."""
 
-    def __init__(self, script: Sequence[Speech], pause_ms: int = 200, endpoint_ms: int = 600):
+    def __init__(
+        self,
+        script: Sequence[Speech],
+        pause_ms: int = 200,
+        endpoint_ms: int = 600,
+        end_policy: EndOfTurnPolicy | None = None,
+    ):
         self.script = list(script)
         self.pause_ms, self.endpoint_ms = pause_ms, endpoint_ms
+        self.end_policy = end_policy
         self.position_ms = 0
         self._onset: int | None = None
+        self._hold: dict[int, int] = {}  # speech end_ms -> silence that ends its pause
+
+    def heard_so_far(self, text: str, end_ms: float) -> None:
+        if self.end_policy is not None:
+            self._hold[int(end_ms)] = self.end_policy.silence_ms(None, text)
 
     def _current(self) -> Speech | None:
         return next((s for s in self.script if s.start_ms <= self.position_ms < s.end_ms), None)
@@ -143,7 +158,7 @@ class ScriptedListening:
             end_wall = now - silent_for / 1000.0
             if silent_for == self.pause_ms:
                 out.append(CallerPaused(audio, end_ms=speech.end_ms, end_wall=end_wall))
-            elif silent_for == self.endpoint_ms:
+            elif silent_for == self._hold.get(speech.end_ms, self.endpoint_ms):
                 self._onset = None
                 out.append(
                     CallerTurnEnded(audio, speech.end_ms, end_wall, lag_s=silent_for / 1000.0)
@@ -296,6 +311,7 @@ class TwilioPlayout:
         self.played_ms = 0.0
         self.clears: list[float] = []
         self.first_audio_at: list[float] = []
+        self.played_at: list[float] = []  # each 20 ms tick in which audio played
 
     async def send_audio(self, ulaw: bytes) -> None:
         if not self.buffer.is_playing:
@@ -314,6 +330,8 @@ class TwilioPlayout:
     async def tick(self) -> None:
         played, marks = self.buffer.tick(FRAME_MS * 8)
         self.played_ms += len(played) / 8
+        if played:
+            self.played_at.append(asyncio.get_running_loop().time())
         await self._echo(marks)
 
     async def _echo(self, marks: list[str]) -> None:
@@ -370,6 +388,7 @@ async def place_call(
     first_token_s: float = 0.3,
     greeting: str = "Hello.",
     make_replier: ReplierFactory | None = None,
+    end_policy: EndOfTurnPolicy | None = None,
 ) -> Call:
     """Run one call for ``until_ms`` of stream time; ``keys`` maps stream ms to a DTMF key."""
     loop = asyncio.get_running_loop()
@@ -411,7 +430,7 @@ async def place_call(
         services,
         prompts,
         toolbox,
-        listening=ScriptedListening(script),
+        listening=ScriptedListening(script, end_policy=end_policy),
         call_log=call_log,
     )
     twilio.session = session
