@@ -71,9 +71,16 @@ def test_http_tool_secret_never_appears_in_any_response(web_server: WebServer) -
         assert "shipped on Tuesday" in page_test.text
         assert [r["headers"]["x-api-key"] for r in received] == [secret, secret]
 
-        values = {"name": name, "version": "1", "handoff_id": "1", "user_id": "1"}
+        values = {
+            "name": name,
+            "version": "1",
+            "handoff_id": "1",
+            "user_id": "1",
+            "call_id": "00000000-0000-0000-0000-000000000000",
+            "number": "1001",
+        }
         for route in ROUTES:
-            if not route.path.startswith(("/admin", "/api", "/agent", "/account")):
+            if not route.path.startswith(("/admin", "/api", "/agent", "/account", "/calls")):
                 continue
             if "GET" not in (route.methods or set()) or route.path == "/agent/events":
                 continue
