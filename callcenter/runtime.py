@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import socket
+import threading
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -15,9 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from callcenter.call_records import StoreCallRecords
 from callcenter.dialogue.ports import HandlerFactory
 from callcenter.metrics import Metrics
+from callcenter.recordings import RecordingStorage, make_recording_storage
 from callcenter.settings import Settings
 from callcenter.store.db import make_engine, make_session_factory, transaction
 from callcenter.store.recorder import CallRecorder
+from callcenter.telephony.browser_calls import BrowserCalls
 from callcenter.tracing import TurnTracer, make_turn_tracer
 
 if TYPE_CHECKING:
@@ -41,6 +44,9 @@ class Runtime:
         self.server_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.accepting_calls = True
         self.live_calls = 0
+        # Set once every fixed line is synthesised and cached (benchmarks wait for it:
+        # they measure a server that has been up, not one still warming up).
+        self.fixed_lines_warmed = threading.Event()
         # call_id -> the live call's handler (graceful shutdown hands these to humans).
         self.live_handlers: dict[str, Any] = {}
         self._sweeper: asyncio.Task[None] | None = None
@@ -51,6 +57,10 @@ class Runtime:
         # What a stream's start and end mean for the store (status, post-call job).
         self.call_records = StoreCallRecords(self.session_factory, self.server_id)
         self._call_control: CallControl | None = None
+        # Live test calls from the console's browser (call control closes their sockets).
+        self.browser_calls = BrowserCalls()
+        # Finished recordings: on disk, or uploaded to S3-compatible storage at call end.
+        self.recordings: RecordingStorage = make_recording_storage(settings)
         # Load ASR/LLM/TTS and answer calls with the CallSession (the served app does;
         # tests of the edge alone keep the recording handler).
         self.speech = speech
@@ -84,6 +94,7 @@ class Runtime:
         log.info("runtime started", extra={"server_id": self.server_id})
 
     def _prepare_store(self) -> None:
+        from callcenter.scenarios.defaults import seed_default_suite
         from callcenter.store.calls import mark_orphaned_calls_interrupted
         from callcenter.store.prompts import seed_default_prompts
 
@@ -97,6 +108,13 @@ class Runtime:
                         log.warning("marked %d orphaned call(s) interrupted", orphans)
         except Exception:
             log.exception("database not ready at start-up; continuing")
+            return
+        try:
+            with transaction(self.session_factory) as session:
+                # On a fresh install, the shipped scenario suite guards the first publish.
+                seed_default_suite(session)
+        except Exception:
+            log.exception("could not create the default scenario suite (migrated to 0005?)")
 
     async def _start_speech(self) -> None:
         from callcenter.asr import make_transcriber
@@ -104,20 +122,22 @@ class Runtime:
             CallSessionFactory,
             build_services,
             warm_fixed_lines,
+            warm_language_lines,
         )
         from callcenter.dialogue.prompts import default_prompt_set
         from callcenter.llm import make_chat_model
         from callcenter.tasks.handoff import HandoffOpener
         from callcenter.telephony.call_control import TwilioCallControl
         from callcenter.threads import configure_engine_priority, run_in_engine_thread
-        from callcenter.tts import make_synthesizer
+        from callcenter.tts import make_language_voices, make_synthesizer
 
         settings = self.settings
         configure_engine_priority(settings.engine_nice)
-        transcriber, chat, synthesizer = await asyncio.gather(
+        transcriber, chat, synthesizer, voices = await asyncio.gather(
             run_in_engine_thread(make_transcriber, settings),
             run_in_engine_thread(make_chat_model, settings),
             run_in_engine_thread(make_synthesizer, settings),
+            run_in_engine_thread(make_language_voices, settings),
         )
         self.recorder = CallRecorder(self.session_factory)
         open_handoff = HandoffOpener(self.recorder, settings.human_destination)
@@ -125,16 +145,20 @@ class Runtime:
             settings,
             session_factory=self.session_factory,
             recorder=self.recorder,
-            call_control=TwilioCallControl(settings, self.call_control, open_handoff),
+            call_control=TwilioCallControl(
+                settings, self.call_control, open_handoff, self.browser_calls
+            ),
             transcriber=transcriber,
             chat=chat,
             synthesizer=synthesizer,
+            voices=voices,
         )
         self.services.observe_timing = self._observe_turn
         self.services.observe_barge_in = self.metrics.barge_in_reaction.observe
-        await warm_fixed_lines(self.services.phrases, default_prompt_set())
-        if settings.dialogue_mode == "llm":
-            # Task flows never send the system prompt and tool schemas: nothing to warm.
+        warming = await warm_fixed_lines(self.services.phrases, default_prompt_set())
+        warming.add_done_callback(lambda _task: self.fixed_lines_warmed.set())
+        warm_language_lines(self.services, default_prompt_set())
+        if self.services.warm_llm_prefix:
             await self._warm_llm_prefix()
         self.handler_factory = CallSessionFactory(self.services, self.session_factory)
 
@@ -160,13 +184,14 @@ class Runtime:
         """Evaluate the system prompt and tool schemas every call starts with (over a
         thousand tokens: seconds on a small CPU), so no caller waits for it."""
         from callcenter.dialogue.prompts import load_prompt_set
+        from callcenter.dialogue.vocabulary import system_prompt as with_glossary
 
         assert self.services is not None
         services = self.services
 
         def system_prompt() -> str:
             with self.session_factory() as session:
-                return load_prompt_set(session).render("system")
+                return with_glossary(load_prompt_set(session))
 
         try:
             await services.tools.refresh()
@@ -189,6 +214,7 @@ class Runtime:
                 services.transcriber.close,
                 services.chat.close,
                 services.synthesizer.close,
+                *(voice.close for voice in services.voices.values()),
             ):
                 try:
                     await closer()

@@ -9,9 +9,3 @@ class RemoteServiceError(RuntimeError):
 
 class WireError(ValueError):
     """A malformed request or message; the text says what was expected."""
-
-
-def bearer_headers(token: str) -> dict[str, str]:
-    """What a client of a speech service sends (nothing when no token is configured);
-    the servers check it in callcenter.remote.serving.ServiceTokenGuard."""
-    return {"authorization": f"Bearer {token}"} if token else {}

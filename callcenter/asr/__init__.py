@@ -40,8 +40,11 @@ def make_local_transcriber(settings: Settings) -> BatchingTranscriber:
     from callcenter.asr.faster_whisper import WhisperEngine
     from callcenter.threads import thread_plan
 
+    # More than one language: the multilingual model names each utterance's language.
+    multilingual = settings.language_codes != ("en",)
     engine = WhisperEngine(
-        settings.asr_model,
+        settings.asr_multilingual_model if multilingual else settings.asr_model,
+        languages=settings.language_codes,
         device=settings.asr_device,
         compute_type=settings.asr_compute_type,
         min_window_s=settings.asr_window_s,

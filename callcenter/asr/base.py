@@ -22,6 +22,8 @@ class Transcript:
     # Mean token probability in [0, 1]; low values drive re-prompts and escalation.
     confidence: float
     language: str = "en"
+    # How sure the audio language ID was (multilingual models; 1.0 = a one-language model).
+    language_probability: float = 1.0
     audio_s: float = 0.0
     decode_s: float = 0.0
     # How many utterances shared the decode call (1 = decoded alone).
@@ -31,6 +33,11 @@ class Transcript:
 class Transcriber(Protocol):
     """Turns one finished utterance (16 kHz float32 mono) into text."""
 
-    async def transcribe(self, audio: np.ndarray, *, hint: str | None = None) -> Transcript: ...
+    async def transcribe(
+        self, audio: np.ndarray, *, hint: str | None = None, language: str | None = None
+    ) -> Transcript:
+        """``language``: the call's language so far, a prior for a multilingual model
+        (decode in it unless the audio is clearly another); ignored by one-language models."""
+        ...
 
     async def close(self) -> None: ...

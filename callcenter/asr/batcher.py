@@ -71,7 +71,9 @@ class BatchingTranscriber:
         self._closed = False
         self.batch_sizes: deque[int] = deque(maxlen=1000)  # recent batch sizes (metrics)
 
-    async def transcribe(self, audio: np.ndarray, *, hint: str | None = None) -> Transcript:
+    async def transcribe(
+        self, audio: np.ndarray, *, hint: str | None = None, language: str | None = None
+    ) -> Transcript:
         if self._closed:
             raise TranscriberClosed("transcriber is closed")
         samples = np.asarray(audio, dtype=np.float32).reshape(-1)
@@ -79,8 +81,14 @@ class BatchingTranscriber:
             return Transcript(text="", confidence=0.0)
         queue = self._ensure_worker()
         future: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
-        queue.put_nowait(_Pending(Request(samples, hint), future))
+        queue.put_nowait(_Pending(Request(samples, hint, language), future))
         return await future
+
+    def set_vocabulary(self, prompt: str | None) -> None:
+        """Pass the glossary's decoder prompt to an engine that takes one."""
+        steer = getattr(self.engine, "set_vocabulary", None)
+        if callable(steer):
+            steer(prompt)
 
     async def close(self) -> None:
         self._closed = True

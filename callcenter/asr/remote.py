@@ -34,7 +34,10 @@ class RemoteTranscriber:
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def transcribe(self, audio: np.ndarray, *, hint: str | None = None) -> Transcript:
+    async def transcribe(
+        self, audio: np.ndarray, *, hint: str | None = None, language: str | None = None
+    ) -> Transcript:
+        # The ASR service detects the language itself (the prior is not sent over the wire).
         samples = np.asarray(audio, dtype=np.float32).reshape(-1)
         if samples.size == 0:  # the same answer the in-process batcher gives
             return Transcript(text="", confidence=0.0)

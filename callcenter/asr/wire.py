@@ -14,8 +14,8 @@ from typing import Any, Literal
 import numpy as np
 
 from callcenter.asr.base import ASR_RATE, HINT_DATE, HINT_DIGITS, HINT_YES_NO, Transcript
+from callcenter.service_auth import bearer_headers as bearer_headers
 from callcenter.service_errors import WireError
-from callcenter.service_errors import bearer_headers as bearer_headers
 
 TRANSCRIBE_PATH = "/v1/transcribe"
 INFO_PATH = "/v1/info"
@@ -69,6 +69,7 @@ def transcript_from_json(data: Any) -> Transcript:
             text=str(data["text"]),
             confidence=float(data["confidence"]),
             language=str(data.get("language", "en")),
+            language_probability=float(data.get("language_probability", 1.0)),
             audio_s=float(data.get("audio_s", 0.0)),
             decode_s=float(data.get("decode_s", 0.0)),
             batch_size=int(data.get("batch_size", 1)),

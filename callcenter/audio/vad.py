@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import onnxruntime
 
+from callcenter.audio.asr_stream import TranscriptionAudio
 from callcenter.audio.frames import AudioBuffer, FrameAccumulator
 from callcenter.audio.resample import StreamResampler
 
@@ -199,6 +200,7 @@ class Endpointer:
         self._resampler = StreamResampler(input_rate, VAD_RATE, quality=INBOUND_QUALITY)
         self._windows = FrameAccumulator(WINDOW)
         self._audio = AudioBuffer()
+        self._asr_audio = TranscriptionAudio(input_rate, VAD_RATE)
         self._pad = _samples(self.policy.speech_pad_ms)
         self._reset_turn()
         self.last_probability = 0.0
@@ -214,9 +216,18 @@ class Endpointer:
         """Inside a turn, in silence that has not (yet) ended the turn."""
         return self._started and self._silence_start is not None
 
+    @property
+    def hearing_speech(self) -> bool:
+        """The latest window was speech: a turn starting (not yet ``min_speech_ms`` long,
+        a cough may still turn out to be all it was) or going on."""
+        if not self._started:
+            return self._candidate is not None
+        return self._silence_start is None
+
     def push(self, samples: np.ndarray) -> list[EndpointEvent]:
         """Feed one frame (any length) at ``input_rate``; returns the events it caused."""
         events: list[EndpointEvent] = []
+        self._asr_audio.push(samples)
         for window in self._windows.push(self._resampler.process(samples)):
             self._audio.append(window)
             self.last_probability = self.vad(window)
@@ -239,6 +250,7 @@ class Endpointer:
     def reset(self) -> None:
         """Forget the current turn and the VAD state (e.g. after the agent was barged in)."""
         self.vad.reset()
+        self._asr_audio.dropped(self._windows.pending)
         self._windows.reset()
         self._reset_turn()
 
@@ -284,6 +296,7 @@ class Endpointer:
                     + 2 * WINDOW
                 )
                 self._audio.trim_before(now - keep)
+                self._asr_audio.trim_before(now - keep)
             return
 
         if is_speech:
@@ -318,13 +331,15 @@ class Endpointer:
         start = self._turn_start - self._pad
         speech_stop = speech_end if self._silence_start is None else self._silence_start
         end = min(self._audio.end, speech_stop + self._pad)
-        return self._audio.read(start, end)
+        return self._asr_audio.read(start, end, self._audio)
 
     def _end_turn(self, end: int, *, truncated: bool = False) -> SpeechEnded:
         start = self._turn_start if truncated else self._turn_start - self._pad
         stop = end if truncated else min(self._audio.end, end + self._pad)
         event = SpeechEnded(
-            at_ms=_ms(end), audio=self._audio.read(start, stop), truncated=truncated
+            at_ms=_ms(end),
+            audio=self._asr_audio.read(start, stop, self._audio),
+            truncated=truncated,
         )
         self._reset_turn()
         return event

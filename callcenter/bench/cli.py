@@ -23,9 +23,23 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "suite",
         nargs="?",
         default="all",
-        choices=["all", "voice", "asr", "llm", "tasks", "turns"],
-        help="all = voice, asr and llm; tasks (caller goals end to end, ~40 min) and turns "
-        "(end of turn and backchannels on recordings) run alone",
+        choices=[
+            "all",
+            "voice",
+            "asr",
+            "llm",
+            "tasks",
+            "turns",
+            "vocabulary",
+            "steering",
+            "resampling",
+            "languages",
+        ],
+        help="all = voice, asr and llm; tasks (caller goals end to end, ~40 min), turns "
+        "(end of turn and backchannels on recordings), vocabulary (the glossary's gain "
+        "on street, town and plan names), steering (priming ASR for a yes/no or a date), "
+        "resampling (the 8 -> 16 kHz filter the ASR reads) and languages (en/es/de: "
+        "language ID, WER, agent voice, tasks, first audio) run alone",
     )
     bench.add_argument("--out", type=Path, default=Path("bench-results"))
     bench.add_argument("--calls", type=int, default=3, help="calls per latency scenario")
@@ -49,6 +63,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help=f"tasks: caller voices, comma-separated, from {', '.join(VOICES)}",
     )
     bench.add_argument("--quick", action="store_true", help="tasks: the quick subset of goals")
+    bench.add_argument(
+        "--part",
+        default="all",
+        choices=["all", "endpointing", "interruptions", "concurrent"],
+        help="turns: run one part only",
+    )
     bench.set_defaults(handler=run_bench)
 
 
@@ -58,13 +78,33 @@ def run_bench(args: argparse.Namespace, settings: Settings) -> int:
     report: dict[str, Any] = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M")}
     if args.suite == "tasks":
         return _tasks(args, report)
+    if args.suite == "vocabulary":
+        return _vocabulary(args, report)
+    if args.suite == "steering":
+        return _steering(args, report)
+    if args.suite == "resampling":
+        return _resampling(args, report)
+    if args.suite == "languages":
+        from callcenter.bench.languages import run_languages_bench, table
+
+        report["languages"] = run_languages_bench(quick=args.quick)
+        args.out.mkdir(parents=True, exist_ok=True)
+        json_path = args.out / "bench-languages.json"
+        json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+        print(table(report["languages"]))
+        print(f"report: {json_path}")
+        return 0
     if args.suite == "turns":
         # Offline, no server: the listening stage and the ASR on recordings.
         from callcenter.bench.turns import run_turns_bench, write_turns_report
 
-        report |= run_turns_bench(settings, args.speech_data)
+        report |= run_turns_bench(settings, args.speech_data, args.part)
         json_path, chart = write_turns_report(report, args.out)
-        print(json.dumps({"vad_alone": report["vad_alone"], "semantic": report["semantic"]}))
+        shown = ("vad_alone", "semantic", "turn_model_concurrency")
+        print(json.dumps({key: report[key] for key in shown if key in report}))
+        if "interruptions" in report:
+            reaction = report["interruptions"]["pause_reaction"]
+            print(json.dumps({"pause_reaction": reaction}))
         print(f"report: {json_path}" + (f", chart: {chart}" if chart else ""))
         return 0
     if args.suite in ("all", "voice"):
@@ -125,6 +165,40 @@ def _headline(report: dict[str, Any]) -> dict[str, Any]:
         "fsdd_digit_accuracy": asr.get("fsdd_digits_hint", {}).get("accuracy"),
         "osr_wer": asr.get("osr", {}).get("wer"),
     }
+
+
+def _vocabulary(args: argparse.Namespace, report: dict[str, Any]) -> int:
+    from callcenter.bench.vocabulary import run_vocabulary_bench, table
+
+    report |= run_vocabulary_bench(args.out / "voices")
+    return _save(args.out / "vocabulary.json", report, table(report))
+
+
+def _steering(args: argparse.Namespace, report: dict[str, Any]) -> int:
+    from callcenter.bench.steering import run_steering_bench, table
+
+    report |= run_steering_bench(args.out / "voices")
+    return _save(args.out / "steering.json", report, table(report))
+
+
+def _resampling(args: argparse.Namespace, report: dict[str, Any]) -> int:
+    from callcenter.asr.faster_whisper import WhisperEngine
+    from callcenter.asr.whisper_base_files import WHISPER_BASE
+    from callcenter.bench.resampling import run_resampling_bench, table
+
+    engines = {"tiny.en": WhisperEngine()}
+    if WHISPER_BASE.path().exists():  # the multilingual profile's model, when installed
+        engines["base"] = WhisperEngine(str(WHISPER_BASE.path()), languages=("en",))
+    report |= run_resampling_bench(args.out / "voices", engines, args.speech_data)
+    return _save(args.out / "resampling.json", report, table(report))
+
+
+def _save(path: Path, report: dict[str, Any], shown: str) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2))
+    print(shown)
+    print(f"report: {path}")
+    return 0
 
 
 def _tasks(args: argparse.Namespace, report: dict[str, Any]) -> int:

@@ -105,6 +105,8 @@ def bench_app(
         runtime = Runtime(settings, engine=engine, speech=True)
         server.app = create_app(settings, runtime)
         server.start()
+        if runtime.speech:
+            runtime.fixed_lines_warmed.wait(300)
         try:
             yield BenchApp(server, settings, runtime, twilio, engine, llm)
         finally:

@@ -20,8 +20,8 @@ from callcenter.asr.base import Transcriber
 from callcenter.audio.g711 import ulaw_to_float
 from callcenter.audio.resample import resample
 from callcenter.bench.task_goals import REPHRASE, Goal, spell
-from callcenter.bench.task_judge import numbers_in
 from callcenter.bench.voices import only_digits
+from callcenter.scenarios.judge import numbers_in
 from callcenter.simulator.caller import CallerLine
 from callcenter.simulator.script import trim_silence
 
@@ -35,8 +35,21 @@ READ_BACK = re.compile(rf"account(?: number)?(?: is)?[ ,:]*((?:{_DIGIT}[ ,.-]*){
 PIN = re.compile(r"\bp\.? ?i\.? ?n\b|\bpi in\b|\bpen\b")
 KEYPAD = re.compile(r"keypad|key pad|keep it|keep at|keep pad|type it on your")
 # Requests that start an account task (a question about opening hours does not).
+KEY_WORDS = {
+    "one": "1", "when": "1", "won": "1", "two": "2", "to": "2", "too": "2", "three": "3",
+    "four": "4", "for": "4", "zero": "0",
+}  # fmt: skip
+# A key word right after "press" or after a comma in a list of keys ("..., to for ...").
+_KEY_WORD = re.compile(
+    r"(?<=press )(?:one|when|won|two|to|too|three|four|for|zero)\b"
+    r"|(?<=, )(?:one|two|to|too|three|four|for|zero)(?= (?:for|to|if)\b)"
+    r"|(?<=or )(?:one|two|to|too|three|four|for|zero)(?= (?:for|to|if)\b)"
+)
 TASK = re.compile(r"balance|transaction|card|address|pay|call me back|callback|person")
 YES_NO_QUESTIONS = ("is that right", "is that correct", "yes or a no", "go ahead", "shall i")
+# tiny.en drops a last or first word at the edge of the agent's audio: "... Is that" for
+# "... Is that right?", "Would you like us to call you back" for "When would you ...".
+CLIPPED_QUESTION = re.compile(r"\bis that\W*$")
 
 
 @dataclass(frozen=True)
@@ -84,7 +97,7 @@ class CallerMind:
         wrong = self._wrong_account_read_back(text)
         if wrong:
             return wrong
-        if any(question in text for question in YES_NO_QUESTIONS):
+        if any(q in text for q in YES_NO_QUESTIONS) or CLIPPED_QUESTION.search(text):
             change = any(word in text for word in ("payment", "pay ", "address"))
             if goal.decline_read_back and change:
                 return Reply("say", "No, don't do that.")
@@ -98,9 +111,15 @@ class CallerMind:
         if "would you like that" in text or "connect you with" in text:
             wants_person = goal.expected.handoff
             return Reply("say", "Yes, please." if wants_person else "No, thank you.")
+        offered = self._offered_keys(text)
+        if offered:
+            return Reply("press", offered)
         missed = "didn't catch" in text or "didn't get" in text
         if missed and "keypad" in text and self.last.kind == "press":
             return self.last
+        if missed and "keypad" in text and "cents" in text and self.goal.expected.payment:
+            # The amount keyed with its cents, as the agent offered ("40.00" -> 4000#).
+            return Reply("press", self.goal.expected.payment[0].replace(".", "") + "#")
         if missed and "keypad" in text and self._last_digits():
             return Reply("press", self._last_digits() + "#")
         if missed and "what would you like to do" in text:
@@ -116,7 +135,7 @@ class CallerMind:
             (("zip", "postal code"), "postal_code"),
             (("who would you like", "who do you want to pay"), "payee"),
             (("how much",), "amount"),
-            (("when would you like", "what time"), "time"),
+            (("when would you like", "what time", "like us to call you"), "time"),
         ):
             if any(key in text for key in keys) and slot in goal.answers:
                 first = goal.answers[slot]
@@ -207,6 +226,26 @@ class CallerMind:
         progress = numbers_in(text, spelled=False) or "verified" in text or "account" in text
         return bool(asked_task) and not progress and not self.repeated_request
 
+    def _offered_keys(self, text: str) -> str | None:
+        """The key for what this caller wants, when the agent offers keys for it ("press 1
+        if it was lost, or 2 if it was stolen"; the task menu): a caller whose words did
+        not come through presses it."""
+        if "press" not in text:
+            return None
+        # tiny.en writes the agent's "press 1" as "press when", "2" as "to".
+        text = _KEY_WORD.sub(lambda m: KEY_WORDS[m.group(0)], text)
+        reason = self.goal.answers.get("reason", "").lower()
+        if reason:
+            want = "stolen" if "stolen" in reason else "lost"
+            if match := re.search(rf"(\d),? if it was {want}", text):
+                return match.group(1) + "#"
+        request = self.goal.requests[max(0, self.next_request - 1)].lower()
+        wanted = set(TASK.findall(request.replace("call back", "callback")))
+        for key, label in re.findall(r"(\d),? (?:for|to) ([a-z ]+)", text):
+            if wanted & set(TASK.findall(label.replace("call back", "callback"))):
+                return key + "#"
+        return None
+
     def _last_digits(self) -> str:
         """The digits the caller last said (to key them when the agent missed them)."""
         return only_digits(self.last.text) or "" if self.last.kind == "say" else ""
@@ -252,10 +291,13 @@ class TaskCaller:
         since = 0
         while self.turns < self.max_turns:
             spoke = await self._wait_agent(line, since)
+            # The call goes on while the caller's ear transcribes: what the agent says
+            # meanwhile is heard next time, not lost.
+            heard_to = line.now_ms
             text = await hear(self.transcriber, line.agent_audio(since))
             if spoke and is_stall(text):
                 continue  # "Okay." then the answer: keep listening from the same point
-            since = line.now_ms
+            since = heard_to
             self.heard.append(text)
             reply = self.mind.respond(text)
             if reply.kind == "hangup":

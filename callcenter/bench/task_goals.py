@@ -1,7 +1,7 @@
 """Caller goals for `callcenter bench tasks`: who calls, what they want, the end state.
 
 Each goal is played by the reactive caller (:mod:`callcenter.bench.task_caller`) and
-judged by :mod:`callcenter.bench.task_judge` from the database after the call, as
+judged by :mod:`callcenter.scenarios.judge` from the database after the call, as
 τ²-bench judges its tasks: by the end state and by policy, not by the wording.
 """
 

@@ -1,77 +1,25 @@
 """The database side of the task benchmark: reset the demo accounts between calls, and
-read what one call left behind into a :class:`~callcenter.bench.task_judge.CallRecord`."""
+read what one call left behind into a :class:`~callcenter.scenarios.judge.CallRecord`."""
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 
-from sqlalchemy import Engine, delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, func, select
 
-from callcenter.bench.task_judge import AccountState, CallRecord, Spoken, ToolUse
+from callcenter.scenarios.call_state import account_states, tool_uses
+from callcenter.scenarios.demo_state import reset_demo_accounts
+from callcenter.scenarios.judge import CallRecord, Spoken
 from callcenter.store.db import make_session_factory, transaction
 from callcenter.store.models import (
-    Account,
     Call,
     Callback,
-    CardStatus,
     Handoff,
-    ToolInvocation,
     Transaction,
     Turn,
 )
 from callcenter.store.prompts import DEFAULT_PROMPTS_DIR, default_prompt_bodies
-from callcenter.store.seed import DEMO_CUSTOMERS, seed_demo
-
-
-def demo_baseline() -> dict[str, AccountState]:
-    """The demo accounts as seeded (and as :func:`reset_demo_accounts` leaves them)."""
-    return {
-        demo.account_number: AccountState(
-            card_status=CardStatus.active.value, address=demo.address, balance=demo.balance
-        )
-        for demo in DEMO_CUSTOMERS
-    }
-
-
-def demo_transactions() -> dict[str, list[str]]:
-    """Each demo account's transaction descriptions and amounts (account facts)."""
-    return {
-        demo.account_number: [
-            part for _, text, amount in demo.transactions for part in (text, amount)
-        ]
-        for demo in DEMO_CUSTOMERS
-    }
-
-
-def reset_demo_accounts(session: Session) -> None:
-    """Put the demo accounts back as seeded, so every benchmark call starts the same:
-    card active, seeded address and balance, only the seeded transactions."""
-    seed_demo(session)
-    now = datetime.now(UTC)
-    for demo in DEMO_CUSTOMERS:
-        account = session.scalar(
-            select(Account).where(Account.account_number == demo.account_number)
-        )
-        assert account is not None  # seed_demo just made sure
-        line1, city, region, postal = demo.address
-        account.address_line1, account.address_line2 = line1, ""
-        account.city, account.region, account.postal_code = city, region, postal
-        account.card_status = CardStatus.active
-        account.balance = Decimal(demo.balance)
-        session.execute(delete(Transaction).where(Transaction.account_id == account.id))
-        for days_ago, description, amount in demo.transactions:
-            session.add(
-                Transaction(
-                    account_id=account.id,
-                    posted_at=now - timedelta(days=days_ago),
-                    description=description,
-                    amount=Decimal(amount),
-                )
-            )
-    session.flush()
 
 
 def reset(engine: Engine) -> None:
@@ -110,18 +58,7 @@ def load_record(engine: Engine, call_sid: str) -> CallRecord:
         call = session.scalar(select(Call).where(Call.call_sid == call_sid))
         if call is None:
             raise LookupError(f"no call {call_sid} in the database")
-        accounts = {
-            row.account_number: AccountState(
-                card_status=str(row.card_status.value),
-                address=(row.address_line1, row.city, row.region, row.postal_code),
-                balance=str(row.balance),
-            )
-            for row in session.scalars(select(Account))
-        }
-        numbers = {
-            account_id: number
-            for account_id, number in session.execute(select(Account.id, Account.account_number))
-        }
+        accounts, numbers = account_states(session)
         payments = [
             (numbers[tx.account_id], str(-tx.amount), tx.description)
             # Seeded transactions are dated a day or more back; anything newer is the call's.
@@ -133,20 +70,7 @@ def load_record(engine: Engine, call_sid: str) -> CallRecord:
         ]
         callbacks = session.scalar(select(func.count()).where(Callback.call_id == call.id)) or 0
         handoffs = session.scalar(select(func.count()).where(Handoff.call_id == call.id)) or 0
-        tools = [
-            ToolUse(
-                row.name,
-                str(row.status.value),
-                row.turn_seq,
-                dict(row.result or {}),
-                dict(row.arguments or {}),
-            )
-            for row in session.scalars(
-                select(ToolInvocation)
-                .where(ToolInvocation.call_id == call.id)
-                .order_by(ToolInvocation.id)
-            )
-        ]
+        tools = tool_uses(session, call.id)
         turns = [
             Spoken(
                 row.seq,

@@ -23,16 +23,15 @@ from callcenter.bench.harness import BenchApp
 from callcenter.bench.stats import summary
 from callcenter.bench.task_caller import CallerMind, TaskCaller
 from callcenter.bench.task_goals import Goal
-from callcenter.bench.task_judge import judge
 from callcenter.bench.task_store import (
-    demo_baseline,
-    demo_transactions,
     known_texts,
     load_record,
     reset,
     wait_call_written,
 )
 from callcenter.bench.voices import CallerVoice, VoiceRenderer
+from callcenter.scenarios.demo_state import demo_baseline, demo_transactions
+from callcenter.scenarios.judge import judge
 
 
 def caller_ear(app: BenchApp) -> Transcriber:

@@ -4,25 +4,22 @@ Real speech with thinking pauses put inside it: each utterance (the ten OSR Harv
 sentences, read by a person, and a few sentences in espeak-ng voices) is played once
 whole and once with a pause of ``PAUSE_MS`` put at a quiet point in its middle. Each is
 fed frame by frame (μ-law, 20 ms) through the real listening stage (Silero VAD, Smart
-Turn), the pause's words given as empty (the model decides alone).
+Turn, the end-of-turn policy), the pause's words from the embedded ASR where a row says
+"+words".
 
 * cut-off share: paused utterances whose turn was ended inside the inserted pause;
 * added delay: on whole utterances, speech end -> end of turn (what the caller waits for
   on top of the reply).
 
-Backchannels (espeak-ng "mm-hmm", "yeah", "okay", "right") and real interruptions (one
-spoken word by each FSDD speaker) go through the ASR and the backchannel rule: resumed
-or barged in; and the pause reaction (speech onset -> the agent stops sending) is read off
-the listening stage, plus the playout lead.
+Caller sound over the agent (``bench/barge_in.py``) and the turn model under concurrent
+calls (``bench/turn_model_load.py``) are reported beside it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
+import json
 import shutil
-import subprocess
-import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,15 +27,22 @@ from typing import Any
 
 import numpy as np
 
-from callcenter.audio.g711 import PHONE_RATE, float_to_ulaw
-from callcenter.audio.resample import resample
+from callcenter.audio.g711 import PHONE_RATE
 from callcenter.audio.turn_completion import TurnCompletionModel
+from callcenter.audio.vad import Endpointer, EndpointingPolicy, SileroVad
+from callcenter.bench.speech_clips import (
+    ESPEAK_VOICES,
+    Utterance,
+    espeak,
+    frames,
+    osr_sentences,
+    trim,
+)
 from callcenter.bench.stats import summary
-from callcenter.dialogue.events import CallerPaused, CallerSpeechStarted, CallerTurnEnded
+from callcenter.dialogue.events import CallerPaused, CallerTurnEnded
 from callcenter.dialogue.listening import Listening
 from callcenter.settings import Settings
 
-FRAME = PHONE_RATE // 50
 PAUSE_MS = 800
 ESPEAK_SENTENCES = (
     "My account number is one zero zero one four.",
@@ -46,50 +50,13 @@ ESPEAK_SENTENCES = (
     "Can you tell me when the branch near the airport opens?",
     "I lost my card yesterday and I need to block it.",
 )
-ESPEAK_VOICES = ("en-us", "en-gb+f3", "en-us+m3")
-BACKCHANNELS = ("Mm-hmm.", "Yeah.", "Okay.", "Right.")
-
-
-@dataclass(frozen=True)
-class Utterance:
-    name: str
-    audio: np.ndarray  # 8 kHz float32, speech only (trimmed)
-
-
-def espeak(text: str, voice: str) -> np.ndarray:
-    out = subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", "160", "--stdout", text], capture_output=True, check=True
-    ).stdout
-    with wave.open(io.BytesIO(out)) as wav:
-        rate = wav.getframerate()
-        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
-    return resample(pcm.astype(np.float32) / 32768.0, rate, PHONE_RATE).astype(np.float32)
-
-
-def _trim(audio: np.ndarray, level: float = 0.02) -> np.ndarray:
-    loud = np.flatnonzero(np.abs(audio) > level)
-    return audio[loud[0] : loud[-1] + 1] if loud.size else audio
-
-
-def osr_sentences(speech_data: Path) -> list[Utterance]:
-    from callcenter.asr.bench import phone_frames
-    from callcenter.audio.vad import Endpointer, EndpointingPolicy, SpeechEnded
-
-    audio = phone_frames(speech_data / "osr_8k" / "OSR_us_000_0034_8k.wav")
-    endpointer = Endpointer(EndpointingPolicy(min_silence_ms=450, speech_pad_ms=0))
-    ends = [e for e in endpointer.push(audio) if isinstance(e, SpeechEnded)]
-    out = []
-    for index, end in enumerate(ends):
-        speech = resample(end.audio, 16000, PHONE_RATE).astype(np.float32)
-        out.append(Utterance(f"osr-{index + 1}", _trim(speech)))
-    return out
 
 
 def espeak_sentences() -> list[Utterance]:
     if shutil.which("espeak-ng") is None:
         return []
     return [
-        Utterance(f"espeak-{voice}-{n}", _trim(espeak(text, voice)))
+        Utterance(f"espeak-{voice}-{n}", trim(espeak(text, voice)))
         for voice in ESPEAK_VOICES
         for n, text in enumerate(ESPEAK_SENTENCES)
     ]
@@ -106,11 +73,6 @@ def with_pause(audio: np.ndarray, pause_ms: int) -> tuple[np.ndarray, int]:
     return np.concatenate([audio[:cut], pause, audio[cut:]]), cut
 
 
-def _frames(audio: np.ndarray) -> list[bytes]:
-    ulaw = float_to_ulaw(audio)
-    return [ulaw[i : i + FRAME] for i in range(0, len(ulaw) - FRAME + 1, FRAME)]
-
-
 Words = Callable[[np.ndarray], str]
 
 
@@ -120,7 +82,7 @@ def turn_ends(listening: Listening, audio: np.ndarray, words: Words | None = Non
 
     async def go() -> list[float]:
         ends = []
-        for frame in _frames(audio):
+        for frame in frames(audio):
             for event in listening.feed(frame):
                 if isinstance(event, CallerPaused):
                     text = words(event.audio) if words is not None else ""
@@ -132,104 +94,143 @@ def turn_ends(listening: Listening, audio: np.ndarray, words: Words | None = Non
     return asyncio.run(go())
 
 
+@dataclass(frozen=True)
+class Row:
+    """One endpointing setting. ``model`` False = silence alone (``min_silence_ms``)."""
+
+    min_silence_ms: int
+    model: bool = False
+    words: bool = False
+    threshold: float = 0.5
+    max_silence_ms: int = 1200
+    quick_replies: bool = True
+
+
+def _delay(
+    listening: Listening, audio: np.ndarray, speech_end: float, words: Words | None
+) -> float | None:
+    final = [end for end in turn_ends(listening, audio, words) if end >= speech_end - 100]
+    return final[0] - speech_end if final else None
+
+
 def endpointing(
     settings: Settings,
     utterances: list[Utterance],
-    model: TurnCompletionModel | None,
-    min_silence_ms: int,
-    threshold: float = 0.5,
-    words: Words | None = None,
+    short: list[Utterance],
+    model: TurnCompletionModel,
+    words: Words,
+    row: Row,
 ) -> dict[str, Any]:
-    from callcenter.dialogue.listening import Listening
-
+    """Cut-off share in the inserted pause and added delay on whole utterances; added
+    delay on short answers ("Yes.", "My balance."), which only the semantic rows speed up."""
     config = settings.model_copy(
-        update={"vad_min_silence_ms": min_silence_ms, "turn_complete_threshold": threshold}
+        update={
+            "vad_min_silence_ms": row.min_silence_ms,
+            "turn_complete_threshold": row.threshold,
+            "turn_max_silence_ms": row.max_silence_ms,
+            "turn_quick_replies": row.quick_replies,
+        }
     )
+
+    def listening(audio: np.ndarray) -> Listening:
+        kept = KEPT_VAD.setdefault(audio.tobytes(), [])
+        endpointer = Endpointer(
+            EndpointingPolicy.from_settings(config),
+            input_rate=PHONE_RATE,
+            vad=KeptVad(kept),  # type: ignore[arg-type]
+        )
+        return Listening(config, endpointer, completion=model if row.model else None, offload=False)
+
+    heard = words if row.words else None
     lead = np.zeros(PHONE_RATE // 2, dtype=np.float32)
-    tail = np.zeros(PHONE_RATE * 3, dtype=np.float32)
-    cut_off, delays = 0, []
+    tail = np.zeros(PHONE_RATE * 4, dtype=np.float32)
+    cut_off, delays, short_delays = 0, [], []
     for utterance in utterances:
         paused, cut = with_pause(utterance.audio, PAUSE_MS)
         pause_start = (len(lead) + cut) * 1000 / PHONE_RATE
-        ends = turn_ends(
-            Listening(config, completion=model, offload=False),
-            np.concatenate([lead, paused, tail]),
-            words,
-        )
+        audio = np.concatenate([lead, paused, tail])
+        ends = turn_ends(listening(audio), audio, heard)
         if any(pause_start <= end < pause_start + PAUSE_MS for end in ends):
             cut_off += 1
         speech_end = (len(lead) + len(utterance.audio)) * 1000 / PHONE_RATE
-        whole = turn_ends(
-            Listening(config, completion=model, offload=False),
-            np.concatenate([lead, utterance.audio, tail]),
-            words,
-        )
-        final = [end for end in whole if end >= speech_end - 100]
-        if final:
-            delays.append(final[0] - speech_end)
+        whole = np.concatenate([lead, utterance.audio, tail])
+        delays.append(_delay(listening(whole), whole, speech_end, heard))
+    for answer in short:
+        speech_end = (len(lead) + len(answer.audio)) * 1000 / PHONE_RATE
+        audio = np.concatenate([lead, answer.audio, tail])
+        short_delays.append(_delay(listening(audio), audio, speech_end, heard))
     return {
-        "min_silence_ms": min_silence_ms,
-        "threshold": threshold if model is not None else None,
-        "words": words is not None,
+        "min_silence_ms": row.min_silence_ms,
+        "threshold": row.threshold if row.model else None,
+        "max_silence_ms": row.max_silence_ms if row.model else None,
+        "quick_replies": row.quick_replies if row.model else None,
+        "words": row.words,
         "cut_off_share": round(cut_off / max(1, len(utterances)), 3),
-        "added_delay_ms": summary(delays),
+        "added_delay_ms": summary([d for d in delays if d is not None]),
+        "short_answer_delay_ms": summary([d for d in short_delays if d is not None]),
     }
 
 
-def pause_reaction(settings: Settings, clips: list[np.ndarray]) -> dict[str, Any]:
-    """Speech onset (first loud sample) -> the frame where listening reports speech long
-    enough to pause the agent, plus the playout lead still buffered at Twilio."""
-    lead = np.zeros(PHONE_RATE // 2, dtype=np.float32)
-    delays = []
-    for clip in clips:
-        listening = Listening(settings, completion=None)
-        audio = np.concatenate([lead, clip, np.zeros(PHONE_RATE, dtype=np.float32)])
-        onset = (len(lead) + int(np.flatnonzero(np.abs(clip) > 0.02)[0])) * 1000 / PHONE_RATE
-
-        async def go(listening: Listening = listening, audio: np.ndarray = audio) -> float | None:
-            started = False
-            for frame in _frames(audio):
-                for event in listening.feed(frame):
-                    started |= isinstance(event, CallerSpeechStarted)
-                if started and listening.speech_ms >= settings.barge_in_min_speech_ms:
-                    return listening.position_ms
-            return None
-
-        at = asyncio.run(go())
-        if at is not None:
-            delays.append(at - onset + settings.playout_lead_ms)
-    return summary(delays)
+VAD_SILENCES_MS = (450, 800, 1000, 1200, 1500)
+# The semantic rows: the model alone (every turn the model calls finished is quick), then
+# the policy (short answers quick, the rest wait max_silence_ms) across max_silence_ms,
+# and the model's threshold. The defaults are picked from this curve (README).
+SEMANTIC = (
+    Row(450, model=True, words=True, max_silence_ms=1000),
+    Row(450, model=True, words=True, max_silence_ms=1200),
+    Row(450, model=True, words=True, max_silence_ms=1500),
+    Row(450, model=True, words=True, max_silence_ms=1200, quick_replies=False),
+)
+# Standalone replies (answered fast) and short answers that are not (they wait).
+SHORT_ANSWERS = ("Yes.", "No, thanks.", "That's right.", "My balance.", "A lost card.")
 
 
-def backchannels(settings: Settings, speech_data: Path) -> dict[str, Any]:
-    from callcenter.asr.bench import phone_frames
-    from callcenter.asr.faster_whisper import WhisperEngine
-    from callcenter.bench.voice import human_interruptions
-    from callcenter.dialogue.backchannel import is_backchannel
-
-    engine = WhisperEngine(settings.asr_model, device="cpu")
-    soft = [espeak(text, v) for text in BACKCHANNELS for v in ESPEAK_VOICES]
-    real = [phone_frames(clip) for clip in human_interruptions(speech_data)]
-
-    def heard(audio: np.ndarray) -> str:
-        return engine.transcribe(resample(audio, PHONE_RATE, 16000).astype(np.float32)).text
-
-    soft_text = [heard(a) for a in soft]
-    real_text = [heard(a) for a in real]
-    return {
-        "backchannels": len(soft),
-        "resumed": sum(is_backchannel(t) for t in soft_text),
-        "lost_replies": sum(not is_backchannel(t) for t in soft_text),
-        "backchannel_transcripts": soft_text,
-        "real_interruptions": len(real),
-        "barged_in": sum(not is_backchannel(t) for t in real_text),
-        "real_transcripts": real_text,
-        "pause_reaction_ms": pause_reaction(settings, [_trim(a) for a in real + soft]),
-    }
+def short_answers() -> list[Utterance]:
+    if shutil.which("espeak-ng") is None:
+        return []
+    return [
+        Utterance(f"espeak-{voice}-{text}", trim(espeak(text, voice)))
+        for voice in ESPEAK_VOICES
+        for text in SHORT_ANSWERS
+    ]
 
 
-VAD_SILENCES_MS = (300, 450, 600, 800, 1000)
-SEMANTIC = ((300, 0.5), (450, 0.3), (450, 0.5), (450, 0.7))
+KEPT_VAD: dict[bytes, list[float]] = {}
+
+
+class KeptVad:
+    """Silero's answers for one clip, kept: every row hears the same audio from its start
+    (the model is streaming, so the first pass runs it in order)."""
+
+    def __init__(self, kept: list[float]) -> None:
+        self._kept = kept
+        self._index = 0
+        self._silero: SileroVad | None = None
+
+    def reset(self) -> None:
+        self._index = 0
+
+    def __call__(self, window: np.ndarray) -> float:
+        if self._index >= len(self._kept):
+            if self._silero is None:
+                self._silero = SileroVad()
+            self._kept.append(self._silero(window))
+        self._index += 1
+        return self._kept[self._index - 1]
+
+
+class CachedModel:
+    """The turn model with its answers kept: every row hears the same pause audio."""
+
+    def __init__(self, model: TurnCompletionModel) -> None:
+        self._model = model
+        self._seen: dict[bytes, float] = {}
+
+    def probability(self, audio: np.ndarray) -> float:
+        key = audio.tobytes()
+        if key not in self._seen:
+            self._seen[key] = self._model.probability(audio)
+        return self._seen[key]
 
 
 def pause_words(settings: Settings) -> Words:
@@ -248,28 +249,40 @@ def pause_words(settings: Settings) -> Words:
     return words
 
 
-def run_turns_bench(settings: Settings, speech_data: Path) -> dict[str, Any]:
+def run_turns_bench(settings: Settings, speech_data: Path, part: str = "all") -> dict[str, Any]:
+    """``part``: all, endpointing, interruptions or concurrent."""
     from callcenter.audio.smart_turn_files import installed_model
     from callcenter.audio.turn_completion import SmartTurn
+    from callcenter.bench.barge_in import backchannels
+    from callcenter.bench.turn_model_load import concurrent_verdicts
 
-    utterances = osr_sentences(speech_data) + espeak_sentences()
-    model = SmartTurn(installed_model(settings.cache_dir))
-    settings = settings.model_copy(update={"turn_max_silence_ms": 2000})
-    vad = [endpointing(settings, utterances, None, ms) for ms in VAD_SILENCES_MS]
-    semantic = [endpointing(settings, utterances, model, ms, th) for ms, th in SEMANTIC]
-    semantic.append(endpointing(settings, utterances, model, 450, 0.5, pause_words(settings)))
-    return {
-        "utterances": [u.name for u in utterances],
-        "pause_ms": PAUSE_MS,
-        "max_silence_ms": settings.turn_max_silence_ms,
-        "vad_alone": vad,
-        "semantic": semantic,
-        "interruptions": backchannels(settings, speech_data),
-    }
+    report: dict[str, Any] = {}
+    if part in ("all", "endpointing"):
+        utterances = osr_sentences(speech_data) + espeak_sentences()
+        short = short_answers()
+        model = CachedModel(SmartTurn(installed_model(settings.cache_dir)))
+        words = pause_words(settings)
+        vad = [
+            endpointing(settings, utterances, short, model, words, Row(ms))
+            for ms in VAD_SILENCES_MS
+        ]
+        semantic = [endpointing(settings, utterances, short, model, words, row) for row in SEMANTIC]
+        report |= {
+            "utterances": [u.name for u in utterances],
+            "short_answers": [u.name for u in short],
+            "pause_ms": PAUSE_MS,
+            "prompt_after_ms": settings.turn_prompt_after_ms,
+            "vad_alone": vad,
+            "semantic": semantic,
+        }
+    if part in ("all", "interruptions"):
+        report["interruptions"] = backchannels(settings, speech_data)
+    if part in ("all", "concurrent"):
+        report["turn_model_concurrency"] = concurrent_verdicts(installed_model(settings.cache_dir))
+    return report
 
 
 def write_turns_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path | None]:
-    import json
 
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / "turns.json"
@@ -281,6 +294,8 @@ def write_turns_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Pat
         import matplotlib.pyplot as plt
     except ImportError:
         return json_path, None
+    if "vad_alone" not in report:
+        return json_path, None
     figure, axes = plt.subplots(figsize=(6, 4))
     for label, rows in (("VAD alone", report["vad_alone"]), ("semantic", report["semantic"])):
         x = [r["added_delay_ms"].get("p50", 0) for r in rows]
@@ -288,6 +303,8 @@ def write_turns_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Pat
         axes.plot(x, y, "o-" if label == "VAD alone" else "s", label=label)
         for r, xi, yi in zip(rows, x, y, strict=True):
             tag = f"{r['min_silence_ms']}" + (f"/{r['threshold']}" if r["threshold"] else "")
+            tag += f"/{r['max_silence_ms']}" if r.get("max_silence_ms") else ""
+            tag += "" if r.get("quick_replies") in (None, True) else "/no-quick"
             tag += "+words" if r.get("words") else ""
             axes.annotate(tag, (xi, yi), fontsize=7)
     axes.set_xlabel("added delay on finished turns, p50 (ms)")

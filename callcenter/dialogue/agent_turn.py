@@ -27,8 +27,16 @@ class AgentTurn:
         gate: asyncio.Event | None = None,
         timing: TurnTiming | None = None,
         speech_end_wall: float | None = None,
+        answers: bool = True,
     ) -> None:
         self.seq = seq
+        # Whether it answers the caller's latest turn (a "Take your time." does not: the
+        # caller's unfinished words wait to be merged with what they say next).
+        self.answers = answers
+        # It asks the caller's pending question again after a silence: words said over it
+        # answer that question ("Yes." just as "Are you still there?" starts), they are
+        # no backchannel.
+        self.asks_again = False
         self.id = f"a{seq}"
         # Opens when a speculative caller turn is confirmed; audio and tools wait on it.
         self.gate = gate

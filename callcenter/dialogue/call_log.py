@@ -29,9 +29,13 @@ class CallLog(Protocol):
         """Returns once the turn is committed, or after a bounded wait (the call goes on)."""
 
     def drop_turn(self, seq: int) -> None:
-        """Take back a caller turn recorded speculatively."""
+        """Take back a caller turn recorded speculatively, with the events that read it
+        (its ``mood`` reading): nothing of a withdrawn turn stays in the log."""
 
-    def agent_turn_started(self, seq: int, text: str, *, latency_ms: int | None) -> None: ...
+    def agent_turn_started(
+        self, seq: int, text: str, *, latency_ms: int | None, played_ms: float = 0.0
+    ) -> None:
+        """Its first clause has gone out; ``played_ms`` of it: the turn began that long ago."""
 
     def agent_turn_finished(
         self, seq: int, *, text: str, heard_text: str, interrupted: bool
@@ -41,10 +45,17 @@ class CallLog(Protocol):
 class StoreCallLog:
     """Writes a call's turns and events through the shared recorder."""
 
-    def __init__(self, recorder: CallRecorder, call_id: str, position_ms: Callable[[], int]):
+    def __init__(
+        self,
+        recorder: CallRecorder,
+        call_id: str,
+        position_ms: Callable[[], int],
+        language: Callable[[], str] = lambda: "en",
+    ):
         self._recorder = recorder
         self._call_id = call_id
         self._position_ms = position_ms  # the stream time "now"
+        self._language = language  # the call's language "now" (stored on each turn)
 
     def event(self, kind: str, payload: dict[str, Any]) -> None:
         at_ms, call_id = self._position_ms(), self._call_id
@@ -58,7 +69,7 @@ class StoreCallLog:
     async def caller_turn(
         self, seq: int, text: str, *, source: str, confidence: float | None
     ) -> None:
-        end_ms, call_id = self._position_ms(), self._call_id
+        end_ms, call_id, language = self._position_ms(), self._call_id, self._language()
         write = self._recorder.submit(
             lambda s: call_store.add_turn(
                 s,
@@ -69,6 +80,7 @@ class StoreCallLog:
                 source=source,
                 end_ms=end_ms,
                 asr_confidence=confidence,
+                language=language,
             ),
             "caller turn",
         )
@@ -84,8 +96,12 @@ class StoreCallLog:
             "speculative turn dropped",
         )
 
-    def agent_turn_started(self, seq: int, text: str, *, latency_ms: int | None) -> None:
-        start_ms, call_id = self._position_ms(), self._call_id
+    def agent_turn_started(
+        self, seq: int, text: str, *, latency_ms: int | None, played_ms: float = 0.0
+    ) -> None:
+        # Audio goes out in real time: the turn started when its first clause did.
+        start_ms = max(0, self._position_ms() - round(played_ms))
+        call_id, language = self._call_id, self._language()
         self._nowait(
             lambda s: call_store.add_turn(
                 s,
@@ -97,6 +113,7 @@ class StoreCallLog:
                 source="tts",
                 start_ms=start_ms,
                 latency_ms=latency_ms,
+                language=language,
             ),
             "agent turn",
         )

@@ -31,9 +31,15 @@ class Conversation:
 
     def take_unanswered(self) -> str:
         """The latest caller turn if the agent never started answering it (to merge it
-        into the next one: the caller paused mid-thought)."""
-        if not self.last_user_answered and self.history and self.history[-1]["role"] == "user":
-            return str(self.history.pop()["content"])
+        into the next one: the caller paused mid-thought). Lines said since that did not
+        answer it ("Take your time.") stay where they are."""
+        if self.last_user_answered:
+            return ""
+        index = len(self.history) - 1
+        while index >= 0 and _plain_agent_line(self.history[index]):
+            index -= 1
+        if index >= 0 and self.history[index]["role"] == "user":
+            return str(self.history.pop(index)["content"])
         return ""
 
     def take_back(self, entry: dict[str, Any], merged: str) -> None:
@@ -43,6 +49,10 @@ class Conversation:
             self.history.remove(entry)
             if merged:
                 self.history.append({"role": "user", "content": merged})
+            # As it was before the speculation: a merged turn is still unanswered; with
+            # none, the latest caller turn had been answered, and must not be merged
+            # into the next one ("I lost it." + "Yes, please." read as neither).
+            self.last_user_answered = not merged
 
     def add_heard(self, text: str) -> None:
         if text:
@@ -56,3 +66,7 @@ class Conversation:
             if message["role"] == "assistant" and message.get("content"):
                 return str(message["content"])
         return None
+
+
+def _plain_agent_line(message: Message) -> bool:
+    return message["role"] == "assistant" and not message.get("tool_calls")

@@ -54,6 +54,9 @@ class CallerTurnEnded:
     end_wall: float
     lag_s: float  # how long after the speech ended the endpointer decided
     truncated: bool = False
+    # The words stopped mid-sentence ("my number is") and the caller stayed silent
+    # (``turn_prompt_after_ms``): prompt gently, keep the words for the next turn.
+    unfinished: bool = False
 
 
 CallerSource = Literal["speech", "dtmf"]

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
+from callcenter.text.digits import digit_runs
 from callcenter.text.money import words_to_number
 from callcenter.tools.context import CallContext
 
@@ -68,7 +69,10 @@ def numbers_in(text: str) -> set[Decimal]:
         with contextlib.suppress(InvalidOperation):
             found.add(Decimal(raw).normalize())
     for match in _NUMBER_WORDS.finditer(text):
-        parsed = words_to_number(match.group().lower().replace("-", " ").split())
+        said = match.group().lower().replace("-", " ").split()
+        if said == ["one"]:
+            continue  # "one moment", "one of our colleagues": a word, not a stated number
+        parsed = words_to_number(said)
         if parsed is not None:
             found.add(Decimal(parsed[0]).normalize())
     return found
@@ -83,6 +87,8 @@ def ungrounded(clause: str, sources: Iterable[str]) -> bool:
     known: set[Decimal] = set()
     for source in sources:
         known |= numbers_in(source)
+        # Digits said one by one ("one zero zero one") state the number 1001.
+        known |= {Decimal(run).normalize() for run in digit_runs(source) if run}
     return not claimed <= known
 
 

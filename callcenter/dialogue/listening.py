@@ -24,7 +24,7 @@ from callcenter.audio.vad import (
     SpeechPaused,
     SpeechStarted,
 )
-from callcenter.dialogue.end_of_turn import EndOfTurnPolicy
+from callcenter.dialogue.end_of_turn import EndOfTurnPolicy, words_unfinished
 from callcenter.dialogue.events import CallerPaused, CallerSpeechStarted, CallerTurnEnded
 from callcenter.settings import Settings
 
@@ -45,13 +45,19 @@ class ListeningStage(Protocol):
         """The caller is talking right now (a pause inside a turn is not speech)."""
 
     @property
+    def hearing_speech(self) -> bool:
+        """The latest VAD window was speech, even before it is long enough to start a
+        turn (the agent pauses on it: cheap, and undone when the sound dies away)."""
+
+    @property
     def speech_ms(self) -> float:
         """How long the current turn has been going (0 when the caller is quiet)."""
 
     def feed(self, ulaw: bytes) -> list[ListeningEvent]: ...
 
-    def heard_so_far(self, text: str, end_ms: float) -> None:
-        """The speculative transcript of the pause at ``end_ms`` (words can extend it)."""
+    def heard_so_far(self, text: str, end_ms: float, *, answered: bool = False) -> None:
+        """The speculative transcript of the pause at ``end_ms`` (words can extend it).
+        ``answered``: the words wholly answer the agent's pending question."""
 
 
 def default_completion_model(settings: Settings) -> TurnCompletionModel | None:
@@ -87,12 +93,17 @@ class Listening:
         self.completion = (
             default_completion_model(settings) if isinstance(completion, str) else completion
         )
+        # Without a model: None = no verdict, wait as for an unsure turn (the model file
+        # is missing); 1.0 = silence alone (asked for: ``completion=None``, "off").
+        model_missing = isinstance(completion, str) and settings.turn_model != "off"
+        self._no_model_probability = None if model_missing else 1.0
         self.end_policy = EndOfTurnPolicy.from_settings(settings)
         self._offload = offload
         # The pause being judged (its end_ms) and what is known about it.
         self._pause_ms: float | None = None
         self._probability: float | None = None
         self._text: str | None = None
+        self._answered = False  # the pause's words answer the agent's pending question
         self.verdicts: list[tuple[float, float]] = []  # (pause end_ms, probability), for tests
 
     @property
@@ -102,6 +113,10 @@ class Listening:
     @property
     def in_speech(self) -> bool:
         return self.endpointer.speaking and not self.endpointer.pausing
+
+    @property
+    def hearing_speech(self) -> bool:
+        return self.endpointer.hearing_speech
 
     @property
     def speech_ms(self) -> float:
@@ -125,6 +140,15 @@ class Listening:
                 self._judge(event.at_ms, event.audio)
                 out.append(CallerPaused(event.audio, end_ms=event.at_ms, end_wall=now - lag_s))
             elif isinstance(event, SpeechEnded):
+                unfinished = (
+                    not event.truncated
+                    and event.at_ms == self._pause_ms
+                    and self.end_policy.prompt_after_ms > 0
+                    and self.end_policy.verdict(
+                        self._probability, self._text, answered=self._answered
+                    )
+                    == "unfinished"
+                )
                 out.append(
                     CallerTurnEnded(
                         event.audio,
@@ -132,23 +156,26 @@ class Listening:
                         end_wall=now - lag_s,
                         lag_s=lag_s,
                         truncated=event.truncated,
+                        unfinished=unfinished,
                     )
                 )
         return out
 
     # --- semantic end of turn --------------------------------------------------------
 
-    def heard_so_far(self, text: str, end_ms: float) -> None:
+    def heard_so_far(self, text: str, end_ms: float, *, answered: bool = False) -> None:
         if end_ms == self._pause_ms and self.endpointer.pausing:
-            self._text = text
+            self._text, self._answered = text, answered
             self._apply()
 
     def _judge(self, end_ms: float, audio: np.ndarray) -> None:
         self._pause_ms, self._probability, self._text = end_ms, None, None
+        self._answered = False
         model = self.completion
         if model is None:
+            self._apply()
             return
-        # Until the model has spoken, wait as for an unfinished turn.
+        # Until the model has spoken, wait as for an unsure turn.
         self.endpointer.hold(self.end_policy.max_silence_ms)
         if not self._offload:
             self._verdict(end_ms, model.probability(audio))
@@ -175,9 +202,15 @@ class Listening:
     def _apply(self) -> None:
         if not self.endpointer.pausing:
             return
-        if self.completion is not None and self._text is None:
-            # Semantic mode waits for the pause's words too (up to the longest wait). It
-            # costs the reply nothing: the speculative reply needs the same transcript.
-            self.endpointer.hold(self.end_policy.max_silence_ms)
-            return
-        self.endpointer.hold(self.end_policy.silence_ms(self._probability, self._text))
+        probability = self._probability
+        if self.completion is None:
+            probability = self._no_model_probability
+            if probability is not None:  # silence alone, unless the words stop mid-sentence
+                if self._text is not None and words_unfinished(self._text):
+                    self.endpointer.hold(self.end_policy.silence_ms(None, self._text))
+                return
+        # Until the model and the pause's words are in, the policy waits as for an unsure
+        # turn. That costs the reply nothing: the speculative reply needs the same words.
+        self.endpointer.hold(
+            self.end_policy.silence_ms(probability, self._text, answered=self._answered)
+        )

@@ -7,11 +7,13 @@ publishing a new version changes new calls only.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from string import Template
 
 from sqlalchemy.orm import Session
 
+from callcenter.store.models import PromptVersion
 from callcenter.store.prompts import default_prompt_bodies, published_prompts
 from callcenter.text.words import words
 
@@ -28,7 +30,7 @@ class PromptSet:
         return Template(body).safe_substitute({**self.variables, **extra}).strip()
 
 
-def _parse_variables(raw: str) -> dict[str, str]:
+def parse_variables(raw: str) -> dict[str, str]:
     try:
         data = json.loads(raw) if raw else {}
     except json.JSONDecodeError:
@@ -36,16 +38,23 @@ def _parse_variables(raw: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
-def load_prompt_set(session: Session) -> PromptSet:
-    """Published versions from the store, with the shipped defaults for anything missing."""
+def load_prompt_set(session: Session, drafts: Sequence[int] = ()) -> PromptSet:
+    """Published versions from the store, with the shipped defaults for anything missing.
+
+    ``drafts``: version ids that stand in for the published version of their prompt
+    (a test call trying a draft before it is published)."""
     defaults = default_prompt_bodies()
-    published = published_prompts(session)
+    published = dict(published_prompts(session))
+    for version_id in drafts:
+        draft = session.get(PromptVersion, version_id)
+        if draft is not None:
+            published[draft.name] = draft
     bodies = {
         name: published[name].body if name in published else body for name, body in defaults.items()
     }
     for name, row in published.items():
         bodies.setdefault(name, row.body)
-    variables = _parse_variables(bodies.pop("variables", ""))
+    variables = parse_variables(bodies.pop("variables", ""))
     return PromptSet(
         bodies=bodies,
         variables=variables,
@@ -55,7 +64,7 @@ def load_prompt_set(session: Session) -> PromptSet:
 
 def default_prompt_set() -> PromptSet:
     bodies = default_prompt_bodies()
-    return PromptSet(bodies=bodies, variables=_parse_variables(bodies.pop("variables", "")))
+    return PromptSet(bodies=bodies, variables=parse_variables(bodies.pop("variables", "")))
 
 
 def backchannel_lines(prompts: PromptSet) -> list[str]:

@@ -14,6 +14,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
+from callcenter.dialogue.guard import GROUNDED_SAFE_LINE, ungrounded
 from callcenter.llm.base import (
     ChatModel,
     Message,
@@ -49,6 +50,51 @@ class ReplyResult:
 
 
 ItemSink = Callable[[Speak], Awaitable[None]]
+# What the caller may hear as fact besides the call itself: the knowledge-base articles.
+Grounding = Callable[[], Sequence[str]]
+# The number guard withheld a model clause (the reply went on with the safe line).
+OnGuarded = Callable[[], None]
+# Messages whose numbers are grounded: what the admin wrote (the system prompt), what the
+# caller said and what the tools returned. The model's own earlier lines are not.
+_GROUNDING_ROLES = ("system", "user", "tool")
+
+
+def grounding_texts(messages: Sequence[Message], extra: Sequence[str] = ()) -> list[str]:
+    """The texts a model line's numbers must come from (see ``guard.ungrounded``)."""
+    texts = [str(m.get("content") or "") for m in messages if m.get("role") in _GROUNDING_ROLES]
+    return [*texts, *extra]
+
+
+class NumberGuard:
+    """One reply's check on model clauses: a clause stating a number that no source states
+    is replaced by the safe line, and the rest of the model's text is dropped (the claim
+    it was making is not finished for it)."""
+
+    def __init__(
+        self,
+        speak: ItemSink,
+        sources: list[str],
+        on_guarded: OnGuarded,
+        leaves_to_voice: Callable[[str], bool] = lambda _clause: False,
+    ) -> None:
+        self._speak = speak
+        self.sources = sources
+        self._on_guarded = on_guarded
+        self._leaves_to_voice = leaves_to_voice
+        self.tripped = False
+
+    async def __call__(self, item: Speak) -> None:
+        if not item.from_model:
+            await self._speak(item)
+            return
+        if self.tripped:
+            return
+        if ungrounded(item.text, self.sources) and not self._leaves_to_voice(item.text):
+            self.tripped = True
+            self._on_guarded()
+            await self._speak(Speak(GROUNDED_SAFE_LINE, cached=True))
+            return
+        await self._speak(item)
 
 
 class ReplyRunner:
@@ -62,8 +108,16 @@ class ReplyRunner:
         *,
         filler: str = "",
         asr_hint: Callable[[], str | None] = lambda: None,
+        grounding: Grounding = lambda: (),
+        on_guarded: OnGuarded = lambda: None,
+        leaves_to_voice: Callable[[str], bool] = lambda _clause: False,
     ) -> None:
         self._filler = filler
+        self._grounding = grounding
+        self._on_guarded = on_guarded
+        # Clauses the voice's unverified-caller guard withholds with its own line (which
+        # asks for verification): the number guard leaves those to it.
+        self._leaves_to_voice = leaves_to_voice
         self._chat = chat
         self._tools = tools
         self._execute_tool = execute_tool
@@ -72,8 +126,14 @@ class ReplyRunner:
     def asr_hint(self) -> str | None:
         return self._asr_hint()
 
+    def answers(self, text: str) -> bool:
+        return False  # the model has no pending question the words could answer
+
     def reprompt(self) -> str | None:
         return None  # the model has no pending question: the generic re-prompt fits
+
+    def pending_question(self) -> str | None:
+        return None
 
     async def run(
         self,
@@ -88,7 +148,14 @@ class ReplyRunner:
         cancels the reply (barge-in) still knows which tools already executed."""
         working: list[Message] = list(messages)
         started = asyncio.get_running_loop().time()
-        calls = await self._stream_round(working, speak, session_key, result, started)
+        # Every number the model says must come from a source (enforced, not asked for).
+        guard = NumberGuard(
+            speak,
+            grounding_texts(messages, self._grounding()),
+            self._on_guarded,
+            self._leaves_to_voice,
+        )
+        calls = await self._stream_round(working, guard, session_key, result, started)
         if not calls:
             return
         await before_effects()  # e.g. wait until a speculative turn is confirmed

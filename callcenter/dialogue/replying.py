@@ -12,7 +12,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from callcenter.dialogue.agent_turn import AgentTurn
@@ -20,12 +20,16 @@ from callcenter.dialogue.call_log import CallLog
 from callcenter.dialogue.conversation import Conversation
 from callcenter.dialogue.escalation import EscalationReason
 from callcenter.dialogue.events import AgentClause, AgentState, CallEvent, PlaybackFinished
+from callcenter.dialogue.guard import unverified_leak
+from callcenter.dialogue.language import CallLanguage
 from callcenter.dialogue.ports import ToolBox
+from callcenter.dialogue.preferences import CallPreferences
 from callcenter.dialogue.prompts import PromptSet
 from callcenter.dialogue.reply import ItemSink, ReplyResult, ReplyRunner, Speak
 from callcenter.dialogue.voice import AgentVoice
 from callcenter.llm.base import ChatModel, Message
 from callcenter.settings import Settings
+from callcenter.store.prompts import KNOWLEDGE_PREFIX
 from callcenter.tools.base import ToolCall, ToolOutcome
 from callcenter.tools.context import CallContext
 from callcenter.turn_timing import TurnTiming
@@ -51,9 +55,17 @@ class Replier(Protocol):
     def asr_hint(self) -> str | None:
         """The slot the agent waits for ("digits", "date", "yes_no") or None."""
 
+    def answers(self, text: str) -> bool:
+        """The words are a whole answer to the question the agent waits on (a slot value
+        its exact parser reads, a clear yes or no): a pause after them ends the turn."""
+
     def reprompt(self) -> str | None:
         """After the caller's silence: the pending question asked again, or None for the
         generic re-prompt line."""
+
+    def pending_question(self) -> str | None:
+        """The question the agent waits on, as it would ask it now (said again after
+        "Take your time." or "repeat"), or None."""
 
 
 @dataclass
@@ -69,6 +81,12 @@ class CallScope:
     conversation: Conversation
     # Where a replier records its decisions (task flows log each understanding).
     call_log: CallLog
+    # The caller's frustration so far (dialogue/mood.py): task flows speak softer lines.
+    frustration: Callable[[], float] = lambda: 0.0
+    # What the caller asked of the call (keypad prompts, pace), shared with the session.
+    preferences: CallPreferences = field(default_factory=CallPreferences)
+    # The call's language (multilingual deployments; None = the default language only).
+    language: CallLanguage | None = None
 
 
 ReplierFactory = Callable[[CallScope], Replier]
@@ -87,12 +105,25 @@ def llm_replier(scope: CallScope) -> Replier:
         text = scope.conversation.last_agent_text()
         return "digits" if text and _WANTS_DIGITS.search(text.lower()) else None
 
+    # The knowledge-base articles the call started with: numbers in them are grounded.
+    articles = [
+        scope.prompts.render(name)
+        for name in sorted(scope.prompts.bodies)
+        if name.startswith(KNOWLEDGE_PREFIX)
+    ]
+
+    def guarded() -> None:
+        scope.call_log.event("guarded", {"clause": "[withheld]", "why": "ungrounded"})
+
     return ReplyRunner(
         scope.chat,
         scope.tools.schemas(),
         execute,
         filler=scope.prompts.render("filler"),
         asr_hint=asr_hint,
+        grounding=lambda: articles,
+        on_guarded=guarded,
+        leaves_to_voice=lambda clause: unverified_leak(clause, scope.tools_ctx),
     )
 
 
@@ -185,14 +216,34 @@ class Replying:
 
     async def say_line(self, turn: AgentTurn, text: str) -> None:
         """Say a fixed line from the phrase cache and wait until it has played."""
+        await self.say_parts(turn, [(text, True)])
+
+    async def say_parts(self, turn: AgentTurn, parts: Sequence[tuple[str, bool]]) -> None:
+        """Say sentences in order, each from the phrase cache when fixed (else synthesised
+        now: it may hold account values), and wait until they have played."""
         turn.first_clause_at = _now()
         self._voice.begin(turn)
         self._host.set_state(AgentState.speaking)
+        voice = self._voice
+        # Every sentence with a value is synthesised ahead, so none waits for the TTS
+        # while the one before it plays (no silent gap between them).
+        ahead = {
+            index: asyncio.ensure_future(voice.render(text))
+            for index, (text, fixed) in enumerate(parts)
+            if not fixed
+        }
         try:
-            self._said(turn, text, await self._voice.say_cached(text))
+            for index, (text, fixed) in enumerate(parts):
+                if fixed:
+                    duration = await voice.say_cached(text)
+                else:
+                    duration = await voice.say_rendered(await ahead[index])
+                self._said(turn, text, duration)
             await self._voice.end()
             await turn.wait_played()
         finally:
+            for task in ahead.values():
+                task.cancel()
             await self._close(turn)
 
     async def note_timing(
@@ -227,7 +278,17 @@ class Replying:
                 if turn.first_audio_wall is not None and turn.speech_end_wall is not None
                 else None
             )
-            self._log.agent_turn_started(turn.seq, turn.spoken.text, latency_ms=latency_ms)
+            # Recorded once its first clause has gone out (in real time): the turn started
+            # on the stream's timeline when its first audio did, a backchannel ("Okay.")
+            # and the wait after it included.
+            played_ms = (
+                (asyncio.get_running_loop().time() - turn.first_audio_wall) * 1000.0
+                if turn.first_audio_wall is not None
+                else duration_ms
+            )
+            self._log.agent_turn_started(
+                turn.seq, turn.spoken.text, latency_ms=latency_ms, played_ms=played_ms
+            )
 
     async def _close(self, turn: AgentTurn) -> None:
         """The turn is over: record what the caller heard of it."""

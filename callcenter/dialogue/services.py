@@ -7,11 +7,12 @@ app, the telephony endpoint or the process runtime.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from callcenter.asr.base import Transcriber
 from callcenter.dialogue.ports import CallControlPort
 from callcenter.dialogue.replying import ReplierFactory, llm_replier
+from callcenter.dialogue.returning import CallerMemory
 from callcenter.dialogue.voice import PhraseCache
 from callcenter.llm.base import ChatModel
 from callcenter.settings import Settings
@@ -37,3 +38,13 @@ class SessionServices:
     observe_barge_in: Callable[[float], None] = lambda _seconds: None
     # One replier per call (the LLM with tools unless task flows are plugged in).
     make_replier: ReplierFactory = llm_replier
+    # Whether calls start by warming the model on the system prompt and tool schemas
+    # (the free LLM replier sends them; task flows do not).
+    warm_llm_prefix: bool = True
+    # Returning callers' preferences by caller ID (None: calls start fresh).
+    caller_memory: CallerMemory | None = None
+    # Multilingual deployments: the voice and phrase cache of each language other than
+    # the default one (``synthesizer`` / ``phrases``), and where a call's language goes.
+    voices: dict[str, Synthesizer] = field(default_factory=dict)
+    voice_phrases: dict[str, PhraseCache] = field(default_factory=dict)
+    record_language: Callable[[str, str], None] = lambda _call_id, _language: None

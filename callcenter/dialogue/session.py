@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from callcenter.asr.base import Transcript
+from callcenter.dialogue.accessibility import Accessibility, CallerLines
 from callcenter.dialogue.agent_turn import AgentTurn
 from callcenter.dialogue.call_log import CallLog, StoreCallLog
 from callcenter.dialogue.conversation import Conversation
@@ -33,19 +34,31 @@ from callcenter.dialogue.events import (
     HangUp,
 )
 from callcenter.dialogue.floor import Floor
+from callcenter.dialogue.language import (
+    CallLanguage,
+    LanguagePhrases,
+    LanguageVoice,
+    prompts_in,
+)
 from callcenter.dialogue.listening import Listening, ListeningStage
 from callcenter.dialogue.mood import MoodTracker
 from callcenter.dialogue.playout import PlayoutTracker
 from callcenter.dialogue.ports import StopReason, StreamContext, StreamOutput, ToolBox
+from callcenter.dialogue.preferences import CallPreferences
 from callcenter.dialogue.prompts import PromptSet, backchannel_lines
 from callcenter.dialogue.reply import ReplyResult
 from callcenter.dialogue.replying import CallScope, Replying
+from callcenter.dialogue.returning import ReturningCaller, welcome_back
 from callcenter.dialogue.services import SessionServices
 from callcenter.dialogue.speculation import Speculation, Speculator
 from callcenter.dialogue.turn_taking import TurnTaking
 from callcenter.dialogue.turns import TurnPolicy
+from callcenter.dialogue.vocabulary import corrected, glossary_of, steer_asr, system_prompt
 from callcenter.dialogue.voice import AgentVoice
+from callcenter.dialogue.voicemail import VoicemailCheck
+from callcenter.text.caller_requests import caller_request
 from callcenter.tools.context import CallContext
+from callcenter.tts.style import VoiceStyle
 from callcenter.turn_timing import TurnTiming
 
 log = logging.getLogger(__name__)
@@ -72,19 +85,36 @@ class CallSession:
         self.tools_ctx = CallContext(call_id=self.call_id)
         self.conversation = Conversation()
         self.stream_ms = 0
-        self.log = call_log or StoreCallLog(services.recorder, self.call_id, lambda: self.stream_ms)
+        settings = services.settings
+        # The call's language: detected from the caller, followed when they switch.
+        self.language = CallLanguage(
+            settings.language_codes, settings.default_language, self._language_changed
+        )
+        self.log = call_log or StoreCallLog(
+            services.recorder,
+            self.call_id,
+            lambda: self.stream_ms,
+            language=lambda: self.language.current,
+        )
         self.playout = PlayoutTracker(output, lead_ms=services.settings.playout_lead_ms or None)
         self.listening = listening or Listening(services.settings)
+        self.mood = MoodTracker(smoothing=services.settings.mood_smoothing)
+        # The deployment's names (streets, plans): steer the ASR, fix mis-hearings, and
+        # tell the model how they are spelled.
+        self.glossary = glossary_of(prompts)
+        steer_asr(services.transcriber, self.glossary)
+        self.system_prompt = system_prompt(prompts, self.glossary)
         # The call keeps the prompt versions it started with, so these never change.
         self.voice = AgentVoice(
-            services.synthesizer,
+            LanguageVoice(services.voices, services.synthesizer, self.language),
             self.playout,
-            services.phrases,
+            LanguagePhrases(services.voice_phrases, services.phrases, self.language),
             tools_ctx=self.tools_ctx,
             backchannels=backchannel_lines(prompts),
             call_log=self.log,
             on_first_audio=self._first_audio,
         )
+        self.preferences = CallPreferences()
         scope = CallScope(
             services.chat,
             services.settings,
@@ -94,6 +124,9 @@ class CallSession:
             self.tools_ctx,
             self.conversation,
             self.log,
+            frustration=lambda: self.mood.level,
+            preferences=self.preferences,
+            language=self.language,
         )
         self.replying = Replying(
             self,
@@ -101,7 +134,7 @@ class CallSession:
             self.voice,
             self.conversation,
             self.log,
-            system_prompt=prompts.render("system"),
+            system_prompt=self.system_prompt,
             backchannel_after_ms=services.settings.backchannel_after_ms,
         )
         self.speculation = Speculator(self)
@@ -116,25 +149,58 @@ class CallSession:
             observe_barge_in=services.observe_barge_in,
             confirm_ms=services.settings.barge_in_confirm_ms,
         )
-        settings = services.settings
-        self.mood = MoodTracker(smoothing=settings.mood_smoothing)
         self._frustration_at = settings.frustration_handoff_at
         self._turn_audio: np.ndarray | None = None  # the latest caller turn (or pause) audio
+        # An outbound call on a trunk without Twilio's detection: person or machine?
+        self.voicemail: VoicemailCheck | None = None
         self.state = AgentState.listening
         self.ended = False
-        self.observers: list[Callable[[CallEvent], None]] = []
+        self.returning = ReturningCaller(services.caller_memory, self.preferences)
+        self.access = Accessibility(
+            self.preferences,
+            CallerLines(prompts),
+            apply_style=self._speak_in,
+            apply_patience=self.turns.take_time,
+            pending_question=self._pending_question,
+            backchannels=backchannel_lines(prompts),
+            forget=lambda: self.spawn(self.returning.forget()),
+        )
+        self._welcome = ""  # to a returning caller: "Last time you asked me to ..."
+        self.observers: list[Callable[[CallEvent], None]] = [self.access.observe]
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # --- lifecycle -------------------------------------------------------------------------
 
+    def screen_for_voicemail(self) -> None:
+        """Before :meth:`start`, on an outbound call: listen before greeting, and leave
+        the voicemail message on a machine (``VOICEMAIL_OWN_CHECK``)."""
+        self.voicemail = VoicemailCheck(self.services.settings.voicemail_greeting_ms)
+
+    async def recall_caller(self, caller_number: str) -> None:
+        """A returning caller: their preferences apply from the greeting on."""
+        known = await self.returning.recall(caller_number)
+        if known is not None:
+            self.access.apply()
+            self._welcome = welcome_back(known, self.access.lines)
+            self.log.event("returning_caller", {"preferences": known.as_dict()})
+
+    async def _greet(self) -> None:
+        await self.say_line("greeting")
+        if self._welcome and not self.busy and not self.ended:
+            line = self.floor.new_turn()
+            line.task = self.spawn(self.replying.say_line(line, self._welcome))
+            await asyncio.wait([line.task])
+
     async def start(self) -> None:
-        self.spawn(self.say_line("greeting"))
+        if self.language.current != "en":  # the call row starts as English
+            self.services.record_language(self.call_id, self.language.current)
+        if self.voicemail is None:
+            self.spawn(self._greet())
         self.spawn(self.turns.watch_silence())
-        if self.services.settings.dialogue_mode == "llm":
-            # Task flows never send the system prompt and tools to the model: no warm-up.
+        if self.services.warm_llm_prefix:
             self.spawn(
                 self.services.chat.warm(
-                    self.conversation.messages(self.prompts.render("system")),
+                    self.conversation.messages(self.system_prompt),
                     self.tools.schemas(),
                     session_key=self.call_id,
                 )
@@ -148,6 +214,7 @@ class CallSession:
         # The edge records the call's final status; the session records what it said.
         self.log.event("stop", {"reason": reason})
         self.services.chat.forget(self.call_id)
+        await self.returning.remember()
 
     # --- from the edge ---------------------------------------------------------------------
 
@@ -155,6 +222,9 @@ class CallSession:
         if self.ended:
             return
         self.stream_ms = timestamp_ms
+        if self.voicemail is not None and self.voicemail.decided != "human":
+            self._screen(ulaw)
+            return
         for event in self.listening.feed(ulaw):
             self.emit(event)
             if isinstance(event, CallerPaused | CallerTurnEnded):
@@ -163,8 +233,11 @@ class CallSession:
                 self.speculation.start(event)
             elif isinstance(event, CallerTurnEnded):
                 self.turns.activity()
+                if event.unfinished and self._take_your_time(event):
+                    continue
                 if not self.speculation.confirm(event):
                     self.spawn(self.turns.turn_ended(event))
+        self.floor.caller_sound(self.listening.hearing_speech)
         if self.listening.in_speech:
             self.turns.activity()
             self.speculation.abandon()  # the caller only paused: start over
@@ -186,20 +259,29 @@ class CallSession:
     @property
     def busy(self) -> bool:
         listening = self.state == AgentState.listening
-        return not listening or self.listening.in_turn or self.floor.agent_busy
+        screening = self.voicemail is not None and self.voicemail.decided != "human"
+        return not listening or screening or self.listening.in_turn or self.floor.agent_busy
 
     async def transcribe(self, audio: np.ndarray) -> Transcript:
         hint = self.replying.replier.asr_hint()
-        return await self.services.transcriber.transcribe(audio, hint=hint)
+        if self.language.multilingual and self.language.heard:
+            # The call's language so far steers a multilingual model (a prior).
+            heard = await self.services.transcriber.transcribe(
+                audio, hint=hint, language=self.language.current
+            )
+        else:
+            heard = await self.services.transcriber.transcribe(audio, hint=hint)
+        self.language.observe(heard.text, heard.language, heard.language_probability)
+        return corrected(heard, self.glossary, self.log)
 
-    def frustrated(self, said: CallerText) -> bool:
-        estimate = self.mood.turn(self._turn_audio, said.text)
+    def frustrated(self, said: CallerText, seq: int) -> bool:
+        estimate = self.mood.turn(self._turn_audio, said.text, seq)
         level = round(self.mood.level, 3)
-        self.log.event("mood", {"turn": round(estimate, 3), "frustration": level})
+        self.log.event("mood", {"seq": seq, "turn": round(estimate, 3), "frustration": level})
         return 0 < self._frustration_at <= level
 
-    def forget_mood(self) -> None:
-        self.mood.take_back()
+    def forget_mood(self, seq: int) -> None:
+        self.mood.take_back(seq)
 
     def pause_words(self, text: str, end_ms: float) -> bool:
         """The words up to a pause. True = they were a backchannel over the agent (the
@@ -211,7 +293,9 @@ class CallSession:
         if verdict is False:
             self.spawn(self.floor.take_floor())
         # The words of a pause can tell the caller is not done ("my number is ...").
-        self.listening.heard_so_far(text, end_ms)
+        # A request about the call ("slower", "say that again") is whole on its own too.
+        answered = caller_request(text) is not None or self.replying.replier.answers(text)
+        self.listening.heard_so_far(text, end_ms, answered=answered)
         return False
 
     async def caller_said(
@@ -234,14 +318,51 @@ class CallSession:
         reply = self.floor.new_turn(gate=gate, timing=timing, speech_end_wall=said.end_wall)
         reply.task = self.spawn(self.replying.reply(reply))
 
-    async def say_line(self, name: str) -> None:
+    def _take_your_time(self, ended: CallerTurnEnded) -> bool:
+        """The caller stopped mid-sentence and stayed silent: no answer to the fragment
+        (its reply behind the gate is dropped; its words stay in the history, unanswered,
+        and merge with the caller's next turn), but a gentle prompt. False: nothing to
+        keep (no speculation on this pause), so the turn is handled as usual."""
+        kept = self.speculation.shelve(ended)
+        if kept is None:
+            return False
+        self.floor.withdraw(kept.gate)
+        self.log.event("take_your_time", {"end_ms": ended.end_ms})
+        self.spawn(self.say_line("take_your_time", answers=False))
+        return True
+
+    async def caller_request(self, said: CallerText, gate: asyncio.Event | None) -> bool:
+        request = caller_request(said.text)
+        if request is None:
+            return False
+        await self.floor.supersede()
+        turn = self.floor.new_turn(gate=gate, speech_end_wall=said.end_wall)
+        self.access.own_turn(turn.id)
+
+        async def honour() -> None:
+            await turn.confirmed()  # a speculative turn may still be taken back
+            self.log.event("caller_request", {"request": request})
+            await self.replying.say_parts(turn, self.access.handle(request))
+
+        turn.task = self.spawn(honour())
+        return True
+
+    def _speak_in(self, style: VoiceStyle) -> None:
+        self.voice.style = style
+
+    def _pending_question(self) -> str | None:
+        return self.replying.replier.pending_question()
+
+    async def say_line(self, name: str, *, answers: bool = True) -> None:
         """Say a fixed line (greeting, re-prompt, hand-off, goodbye) until it has played."""
         # A task flow waiting for an answer asks its own question again after silence.
         pending = self.replying.replier.reprompt() if name == "reprompt" else None
-        text = pending or self.prompts.render(name)
+        text = pending or prompts_in(self.prompts, self.language.current).render(name)
         if not text:
             return
-        line = self.floor.new_turn()
+        self.access.last_line = text  # "say that again" even if it was cut short
+        line = self.floor.new_turn(answers=answers)
+        line.asks_again = name == "reprompt"
         line.task = self.spawn(self.replying.say_line(line, text))
         await asyncio.wait([line.task])
 
@@ -262,9 +383,43 @@ class CallSession:
         for observer in self.observers:
             observer(event)
 
+    def _language_changed(self, language: str, why: str) -> None:
+        self.log.event("language", {"language": language, "why": why})
+        self.voice.backchannels = backchannel_lines(prompts_in(self.prompts, language))
+        self.services.record_language(self.call_id, language)
+
     def _first_audio(self, turn: AgentTurn, at: float) -> None:
         if self.floor.first_audio(turn, at):
             self.spawn(self.replying.note_timing(turn, self.services.observe_timing))
+
+    # --- outbound: a person or a machine? ---------------------------------------------------
+
+    def _screen(self, ulaw: bytes) -> None:
+        check = self.voicemail
+        assert check is not None
+        events = self.listening.feed(ulaw)
+        verdict = check.hear(ulaw, events, self.listening.speech_ms)
+        if verdict == "human":
+            self.log.event("answered_by", {"answered_by": "human", "detected_by": "own"})
+            self.spawn(self.say_line("greeting"))
+        elif verdict == "machine":
+            self.log.event("voicemail_greeting", {"at_ms": self.stream_ms})
+        elif verdict == "leave_message":
+            self.spawn(self._leave_voicemail(check.answered_by))
+
+    async def _leave_voicemail(self, answered_by: str) -> None:
+        message = self.services.settings.voicemail_message
+        payload = {
+            "answered_by": answered_by,
+            "detected_by": "own",
+            "action": "message" if message else "hang_up",
+        }
+        self.log.event("answered_by", payload)
+        if message:
+            line = self.floor.new_turn(answers=False)
+            line.task = self.spawn(self.replying.say_line(line, message))
+            await asyncio.wait([line.task])
+        await self.hang_up()
 
     # --- leaving the call ------------------------------------------------------------------
 

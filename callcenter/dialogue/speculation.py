@@ -100,6 +100,15 @@ class Speculator:
         spec.gate.set()
         return True
 
+    def shelve(self, ended: CallerTurnEnded) -> Speculation | None:
+        """The turn ended unfinished: the speculation's caller words stay recorded, its
+        gate never opens (the caller is prompted instead). None: no speculation for it."""
+        spec = self.current
+        if spec is None or spec.end_ms != ended.end_ms:
+            return None
+        self.current = None
+        return spec
+
     def abandon(self) -> None:
         """The caller went on talking: whatever was started for the pause is dropped."""
         spec, self.current = self.current, None

@@ -46,11 +46,15 @@ class TurnHost(Protocol):
 
     async def escalate(self, reason: str) -> None: ...
 
-    def forget_mood(self) -> None:
-        """A speculative caller turn was taken back: so is its mood reading."""
+    async def caller_request(self, said: CallerText, gate: asyncio.Event | None) -> bool:
+        """Answer a request about the call itself (slower, repeat, keypad); True = it was
+        one, and the turn needs no other answer."""
 
-    def frustrated(self, said: CallerText) -> bool:
-        """Hear the caller's mood in this turn; True = frustrated enough for a person."""
+    def forget_mood(self, seq: int) -> None:
+        """Speculative caller turn ``seq`` was taken back: so is its mood reading, if any."""
+
+    def frustrated(self, said: CallerText, seq: int) -> bool:
+        """Hear the caller's mood in turn ``seq``; True = frustrated enough for a person."""
 
     async def say_line(self, name: str) -> None: ...
 
@@ -81,6 +85,13 @@ class TurnTaking:
         self._last_activity = _now()
         self._reprompts = 0
         self._low_confidence_streak = 0
+        self._silence_s = policy.silence_reprompt_s
+
+    def take_time(self, patient: bool) -> None:
+        """The caller asked for time (or uses the keypad): a longer silence before a
+        re-prompt, for the rest of the call."""
+        limit = self._policy.patient_silence_s if patient else self._policy.silence_reprompt_s
+        self._silence_s = max(limit, self._policy.silence_reprompt_s)
 
     def activity(self) -> None:
         """The caller or the agent did something: the silence clock starts over."""
@@ -110,6 +121,9 @@ class TurnTaking:
             if speculation is not None and speculation.abandoned:
                 return
             self._host.emit(said)
+            # The caller is back: a later silence starts its re-prompts from the first,
+            # so a caller slow to answer twice in a call is not hung up on.
+            self._reprompts = 0
             await self._host.stop_unheard_reply()
             merged = self._conversation.take_unanswered()
             seq = self._conversation.next_seq()
@@ -127,7 +141,10 @@ class TurnTaking:
                 seq, said.text, source=said.source, confidence=said.confidence
             )
             gate = speculation.gate if speculation is not None else None
-            reason = self._escalation_reason(said)
+            # "Slower", "say that again", a star code: about the call, not the task.
+            if await self._host.caller_request(said, gate):
+                return
+            reason = self._escalation_reason(said, seq)
             if reason is not None:
                 if gate is not None:
                     await gate.wait()  # escalate only once the turn is really over
@@ -145,12 +162,12 @@ class TurnTaking:
         if inputs and inputs[-1].turn_seq == speculation.seq:
             inputs.pop()
         self._log.drop_turn(speculation.seq)
-        self._host.forget_mood()
+        self._host.forget_mood(speculation.seq)
 
-    def _escalation_reason(self, said: CallerText) -> str | None:
+    def _escalation_reason(self, said: CallerText, seq: int) -> str | None:
         if said.source == "speech" and asks_for_human(said.text):
             return EscalationReason.caller_request
-        if said.source == "speech" and self._host.frustrated(said):
+        if said.source == "speech" and self._host.frustrated(said, seq):
             return EscalationReason.frustration
         if said.confidence is not None and said.confidence < self._policy.low_confidence:
             self._low_confidence_streak += 1
@@ -194,7 +211,7 @@ class TurnTaking:
         while not self._host.ended:
             await asyncio.sleep(poll_s)
             idle = _now() - self._last_activity
-            if self._host.busy or self.deciding or idle < self._policy.silence_reprompt_s:
+            if self._host.busy or self.deciding or idle < self._silence_s:
                 continue
             if self._reprompts >= self._policy.silence_max_reprompts:
                 await self._host.say_line("silence_goodbye")

@@ -21,6 +21,8 @@ class TurnPolicy:
     # No caller speech for this long after the agent finished: re-prompt, then hang up.
     silence_reprompt_s: float = 8.0
     silence_max_reprompts: int = 2
+    # ... and this long once the caller asked for time ("give me a moment") or keys.
+    patient_silence_s: float = 30.0
     # Low-confidence transcripts in a row before escalating to a human.
     max_low_confidence_turns: int = 3
     low_confidence: float = 0.35
@@ -31,6 +33,7 @@ class TurnPolicy:
             barge_in_min_speech_ms=settings.barge_in_min_speech_ms,
             silence_reprompt_s=settings.silence_reprompt_s,
             silence_max_reprompts=settings.silence_max_reprompts,
+            patient_silence_s=settings.patient_silence_s,
         )
 
 
@@ -45,14 +48,20 @@ class DtmfCollector:
         return self._digits
 
     def press(self, key: str) -> str | None:
-        """Feed one key; returns a finished run when '#' ends it."""
+        """Feed one key; returns a finished run when '#' ends it.
+
+        '*' erases the digits typed so far; pressed with nothing typed it starts a star
+        code ("*2": slower, see ``text/caller_requests.py``), which the next key ends.
+        """
         if key == "*":
-            self._digits = ""
+            self._digits = "" if self._digits else "*"
             return None
         if key == "#":
             return self.take()
         if key.isdigit():
             self._digits += key
+            if self._digits.startswith("*"):
+                return self.take()
         return None
 
     def take(self) -> str | None:

@@ -23,8 +23,9 @@ from callcenter.dialogue.prompts import is_acknowledgement
 from callcenter.dialogue.reply import Speak
 from callcenter.tools.context import CallContext
 from callcenter.tts.base import Synthesizer
-from callcenter.tts.render import render_ulaw, to_phone_audio
+from callcenter.tts.render import to_phone_audio
 from callcenter.tts.speakable import speakable
+from callcenter.tts.style import VoiceStyle, styled_stream
 
 BYTES_PER_MS = PHONE_RATE / 1000.0
 
@@ -34,18 +35,20 @@ class PhraseCache:
 
     def __init__(self, synthesizer: Synthesizer, max_entries: int = 256) -> None:
         self._synthesizer = synthesizer
-        self._audio: dict[str, bytes] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._audio: dict[tuple[str, VoiceStyle | None], bytes] = {}
+        self._locks: dict[tuple[str, VoiceStyle | None], asyncio.Lock] = {}
         self._max_entries = max_entries
 
-    async def get(self, text: str) -> bytes:
-        key = text.strip()
+    async def get(self, text: str, style: VoiceStyle | None = None) -> bytes:
+        """The line's audio, in a caller's style (slower, louder) when one is given."""
+        key = (text.strip(), style if style is not None and not style.is_default else None)
         if key in self._audio:
             return self._audio[key]
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             if key not in self._audio:
-                audio = await render_ulaw(self._synthesizer, speakable(key))
+                stream = styled_stream(self._synthesizer, speakable(key[0]), key[1])
+                audio = b"".join([part async for part in to_phone_audio(stream)])
                 if len(self._audio) >= self._max_entries:
                     self._audio.pop(next(iter(self._audio)))
                 self._audio[key] = audio
@@ -78,6 +81,8 @@ class AgentVoice:
         self._log = call_log
         self._on_first_audio = on_first_audio
         self._turn: AgentTurn | None = None
+        # The caller's pace and volume ("slower", "louder"): every line from now on.
+        self.style: VoiceStyle | None = None
         self._sent = False
         self._partial: tuple[str, float] | None = None
         # One sender at a time: a backchannel must never interleave with a clause.
@@ -126,7 +131,9 @@ class AgentVoice:
         # Where this clause starts in the utterance: if the turn is cut while the clause
         # is going out, what was sent of it is read off the playout.
         self._partial = (clause, float(self.playout.sent_ms(turn.id))) if turn else None
-        async with aclosing(to_phone_audio(self._synthesizer.stream(speakable(clause)))) as audio:
+        async with aclosing(
+            to_phone_audio(styled_stream(self._synthesizer, speakable(clause), self.style))
+        ) as audio:
             async for ulaw in audio:
                 if not ulaw:
                     continue
@@ -150,9 +157,19 @@ class AgentVoice:
         # is kept.
         return clause, max(sent_ms, len(clause) * _MS_PER_CHAR)
 
+    async def render(self, text: str) -> bytes:
+        """A whole line in the call's style, synthesised now and never cached (it may hold
+        account values): render it ahead, then :meth:`say_rendered` sends it at once."""
+        stream = styled_stream(self._synthesizer, speakable(text), self.style)
+        return b"".join([part async for part in to_phone_audio(stream)])
+
+    async def say_rendered(self, ulaw: bytes) -> float:
+        await self._send(ulaw)
+        return len(ulaw) / BYTES_PER_MS
+
     async def say_cached(self, text: str) -> float:
         """Send a fixed line from the phrase cache; returns its duration in ms."""
-        ulaw = await self._phrases.get(text)
+        ulaw = await self._phrases.get(text, self.style)
         await self._send(ulaw)
         return len(ulaw) / BYTES_PER_MS
 
@@ -168,12 +185,14 @@ class AgentVoice:
         await asyncio.sleep(delay_ms / 1000.0)
         if self._sent or self._turn is not turn:
             return
-        ulaw = await self._phrases.get(line)
+        ulaw = await self._phrases.get(line, self.style)
         async with self._lock:
             if self._sent:
                 return  # the answer got there first
-            await self._send_locked(ulaw, answer=False)
+            # Before the send, which takes the line's playing time: an answer clause
+            # checked meanwhile must already know it follows an acknowledgement.
             self.acknowledged = True
+            await self._send_locked(ulaw, answer=False)
         turn.spoken.clauses.insert(0, SpokenClause(line, len(ulaw) / BYTES_PER_MS))
         turn.timing.backchannel = True
 

@@ -22,11 +22,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from callcenter.asr import wire
 from callcenter.asr.base import ASR_RATE, Transcriber
 from callcenter.asr.batcher import TranscriberClosed
 from callcenter.metrics import LATENCY_BUCKETS
-from callcenter.remote import wire
 from callcenter.remote.serving import probe_routes, service_middleware
+from callcenter.service_errors import WireError
 from callcenter.threads import run_in_engine_thread
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ def create_asr_app(
                 await request.body(), request.headers.get(wire.FORMAT_HEADER, "f32le")
             )
             hint = wire.check_hint(request.headers.get(wire.HINT_HEADER))
-        except wire.WireError as error:
+        except WireError as error:
             metrics.requests.labels("rejected").inc()
             return _error(400, str(error))
         started = time.perf_counter()

@@ -23,9 +23,10 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from callcenter.metrics import LATENCY_BUCKETS
-from callcenter.remote import wire
 from callcenter.remote.serving import probe_routes, service_middleware
+from callcenter.service_errors import WireError
 from callcenter.threads import run_in_engine_thread
+from callcenter.tts import wire
 from callcenter.tts.base import Synthesizer
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def create_tts_app(
             text = wire.parse_tts_request(await websocket.receive_text())
         except WebSocketDisconnect:
             return
-        except (wire.WireError, KeyError) as error:  # KeyError: a binary first message
+        except (WireError, KeyError) as error:  # KeyError: a binary first message
             await _refuse(websocket, str(error) or "expected a text message", code=1007)
             return
         metrics.active.inc()
@@ -157,7 +158,7 @@ async def _send_audio(
         async for chunk in audio:
             if chunks == 0:
                 metrics.first_audio.observe(time.perf_counter() - started)
-            await websocket.send_bytes(wire.encode_audio(chunk.samples))
+            await websocket.send_bytes(wire.encode_chunk(chunk.samples))
             metrics.audio_seconds.inc(chunk.samples.size / chunk.sample_rate)
             chunks += 1
     finally:

@@ -7,11 +7,12 @@ has none, so there the percentile is taken over the values the same query select
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, select, union
 from sqlalchemy.orm import Session
 
 from callcenter.store.call_search import outcome_expression
@@ -41,6 +42,11 @@ class Dashboard:
     answer_latency_ms: dict[str, float | None]  # p50, p95
     barge_in_reaction_ms: dict[str, float | None]
     sentiment: list[tuple[str, int]]
+    # Calls whose caller sounded frustrated at some turn (``mood`` events).
+    frustrated_calls: int = 0
+    # Per task flow: calls where the caller asked for it, how many of them its tool
+    # completed, and the rate.
+    flow_success: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -53,9 +59,11 @@ class Dashboard:
             "calls_per_hour": [{"hour": h, "calls": n} for h, n in self.calls_per_hour],
             "handoff_reasons": [{"reason": r, "count": n} for r, n in self.handoff_reasons],
             "task_success": self.task_success,
+            "flow_success": self.flow_success,
             "answer_latency_ms": self.answer_latency_ms,
             "barge_in_reaction_ms": self.barge_in_reaction_ms,
             "sentiment": [{"sentiment": s, "count": n} for s, n in self.sentiment],
+            "frustrated_calls": self.frustrated_calls,
         }
 
 
@@ -91,7 +99,52 @@ def _hour(session: Session) -> ColumnElement[Any]:
     return func.strftime("%Y-%m-%d %H:00", Call.started_at)
 
 
-def build(session: Session, since: datetime, until: datetime) -> Dashboard:
+def flow_success(
+    session: Session, call_ids: Any, flow_tools: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Task success by flow: of the calls in which the caller asked for a flow (a
+    ``flow_turn`` event names it as the intent or the running flow), those in which the
+    flow's tool then ran successfully. ``flow_tools``: flow name -> its tool."""
+    if not flow_tools:
+        return []
+    turns = (CallEvent.kind == "flow_turn", CallEvent.call_id.in_(call_ids))
+    asked = union(
+        *(
+            select(CallEvent.call_id, CallEvent.payload[key].as_string().label("flow")).where(
+                *turns
+            )
+            for key in ("intent", "flow")
+        )
+    ).subquery()
+    tool = case(
+        *((asked.c.flow == flow, literal(name)) for flow, name in flow_tools.items()),
+        else_=literal(""),
+    )
+    done = exists().where(
+        and_(
+            ToolInvocation.call_id == asked.c.call_id,
+            ToolInvocation.name == tool,
+            ToolInvocation.status == ToolStatus.ok,
+        )
+    )
+    rows = session.execute(
+        select(asked.c.flow, func.count(), func.sum(case((done, 1), else_=0)))
+        .where(asked.c.flow.in_(list(flow_tools)))
+        .group_by(asked.c.flow)
+        .order_by(func.count().desc(), asked.c.flow)
+    )
+    return [
+        {"flow": str(flow), "ok": int(good or 0), "total": int(total), "rate": (good or 0) / total}
+        for flow, total, good in rows
+    ]
+
+
+def build(
+    session: Session,
+    since: datetime,
+    until: datetime,
+    flow_tools: Mapping[str, str] | None = None,
+) -> Dashboard:
     in_period = (Call.started_at >= since, Call.started_at < until)
     live = session.scalar(
         select(func.count()).select_from(Call).where(Call.status.in_(LIVE_STATUSES))
@@ -171,4 +224,24 @@ def build(session: Session, since: datetime, until: datetime) -> Dashboard:
         answer_latency_ms=latency,
         barge_in_reaction_ms=reaction,
         sentiment=sentiment,
+        frustrated_calls=frustrated_calls(session, call_ids),
+        flow_success=flow_success(session, call_ids, flow_tools or {}),
     )
+
+
+# The caller's smoothed frustration (dialogue/mood.py) from which a call counts as one
+# with a frustrated caller: the level at which task flows speak their softer lines.
+FRUSTRATED_AT = 0.35
+
+
+def frustrated_calls(session: Session, call_ids: Any) -> int:
+    """Calls among ``call_ids`` whose caller's frustration reached ``FRUSTRATED_AT``."""
+    level = CallEvent.payload["frustration"].as_float()
+    count = session.scalar(
+        select(func.count(func.distinct(CallEvent.call_id))).where(
+            CallEvent.call_id.in_(call_ids),
+            CallEvent.kind == "mood",
+            level >= FRUSTRATED_AT,
+        )
+    )
+    return int(count or 0)

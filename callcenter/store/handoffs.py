@@ -32,6 +32,7 @@ class HandoffConflict(Exception):
 REASON_LABELS = {
     "caller_request": "Caller asked for a person",
     "dtmf_zero": "Caller pressed 0",
+    "frustration": "Caller sounded frustrated",
     "misunderstanding": "Agent kept misunderstanding",
     "failed_verification": "Identity could not be verified",
     "model_transfer": "Agent decided to transfer",

@@ -161,6 +161,8 @@ class Callback(Base):
 class CallDirection(enum.StrEnum):
     inbound = "inbound"
     outbound = "outbound"
+    # A test call from the console (microphone in the browser), through the same pipeline.
+    browser = "browser"
 
 
 class CallStatus(enum.StrEnum):
@@ -226,6 +228,8 @@ class Turn(Base):
     end_ms: Mapped[int | None] = mapped_column(Integer)
     asr_confidence: Mapped[float | None]
     latency_ms: Mapped[int | None] = mapped_column(Integer)
+    # The language the turn was said in (ISO code; the call's language at the time).
+    language: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     call: Mapped[Call] = relationship(back_populates="turns")
@@ -396,6 +400,75 @@ class AuditLog(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+# --- scenario suites: scripted callers that guard each publish ------------------------
+
+
+class ScenarioSuite(Base):
+    """Caller scenarios an admin keeps; a required suite must pass against a draft
+    before the draft is published (or the admin overrides, with a reason, audited)."""
+
+    __tablename__ = "scenario_suites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    required: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Bumped on every change to the suite or its scenarios: older runs are then stale.
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    scenarios: Mapped[list[Scenario]] = relationship(
+        back_populates="suite", order_by="Scenario.position", cascade="all, delete-orphan"
+    )
+
+
+class Scenario(Base):
+    """One caller: the steps (say or key) in order, and the end state expected."""
+
+    __tablename__ = "scenarios"
+    __table_args__ = (UniqueConstraint("suite_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    suite_id: Mapped[int] = mapped_column(
+        ForeignKey("scenario_suites.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    steps: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    expected: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    suite: Mapped[ScenarioSuite] = relationship(back_populates="scenarios")
+
+
+class ScenarioRun(Base):
+    """One run of a suite against a target: the published set, or it with one draft."""
+
+    __tablename__ = "scenario_runs"
+    __table_args__ = (
+        Index(
+            "ix_scenario_runs_target", "suite_id", "target_kind", "target_name", "target_version"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    suite_id: Mapped[int] = mapped_column(ForeignKey("scenario_suites.id", ondelete="CASCADE"))
+    target_kind: Mapped[str] = mapped_column(String(16))  # published | prompt | tool
+    target_name: Mapped[str] = mapped_column(String(64), default="")
+    target_version: Mapped[int | None] = mapped_column(Integer)
+    mode: Mapped[str] = mapped_column(String(16), default="text")
+    passed: Mapped[bool] = mapped_column(Boolean, default=False)
+    scenario_count: Mapped[int] = mapped_column(Integer, default=0)
+    failed_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Per scenario: name, success, failures, violations, the transcript.
+    results: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(64), default="system")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
 # --- background jobs --------------------------------------------------------------------
 
 
@@ -444,6 +517,22 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class CallerPreference(Base):
+    """How a returning caller likes the call, by a keyed hash of the caller ID (never the
+    number itself, never account data); see ``store/caller_prefs.py``."""
+
+    __tablename__ = "caller_preferences"
+
+    caller_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    preferences: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Indexed for the retention purge: a caller who has not called for the retention
+    # period is forgotten.
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, index=True
+    )
+
+
 __all__ = [
     "Account",
     "AccountStatus",
@@ -454,6 +543,7 @@ __all__ = [
     "CallEvent",
     "CallStatus",
     "Callback",
+    "CallerPreference",
     "CardStatus",
     "Customer",
     "DeliveryStatus",
@@ -462,6 +552,9 @@ __all__ = [
     "OutboxJob",
     "PromptVersion",
     "Role",
+    "Scenario",
+    "ScenarioRun",
+    "ScenarioSuite",
     "Speaker",
     "ToolDefinition",
     "ToolInvocation",

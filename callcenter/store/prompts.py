@@ -17,6 +17,8 @@ PROMPT_FILES = {
     "reprompt": "reprompt.txt",
     "goodbye": "goodbye.txt",
     "silence_goodbye": "silence_goodbye.txt",
+    # Said when the caller stops mid-sentence and stays silent (turn_prompt_after_ms).
+    "take_your_time": "take_your_time.txt",
     "handoff_line": "handoff_line.txt",
     "filler": "filler.txt",
     "backchannel": "backchannel.txt",
@@ -24,6 +26,12 @@ PROMPT_FILES = {
     "variables": "variables.json",
     # What the task flows say (one "key: text" per line).
     "flow_lines": "flow_lines.txt",
+    # Softer variants of key flow lines, said to a caller who sounds frustrated.
+    "flow_lines_soft": "flow_lines_soft.txt",
+    # Slower, louder, repeat, the keypad, returning callers; keypad variants of flow lines.
+    "caller_lines": "caller_lines.txt",
+    # The deployment's names (products, streets, towns, plans) and how they are misheard.
+    "glossary": "glossary.txt",
 }
 # Knowledge-base articles: versioned like every prompt, one per file under knowledge/,
 # named kb_<file stem>. Open questions are answered only from these.
@@ -34,6 +42,20 @@ PROMPT_FILES.update(
         for path in sorted((DEFAULT_PROMPTS_DIR / "knowledge").glob("*.md"))
     }
 )
+
+# Translations: prompts/<language>/ holds the same files for another language, versioned
+# as "<name>.<language>" ("flow_lines.es", "greeting.de", "kb_cards.es"); a call in that
+# language uses them, and anything not translated falls back to the default language.
+LANGUAGE_DIRS = sorted(
+    path.name for path in DEFAULT_PROMPTS_DIR.iterdir() if path.is_dir() and len(path.name) == 2
+)
+for _language in LANGUAGE_DIRS:
+    for _name, _filename in list(PROMPT_FILES.items()):
+        if "." in _name:
+            continue
+        _translated = DEFAULT_PROMPTS_DIR / _language / _filename
+        if _translated.is_file():
+            PROMPT_FILES[f"{_name}.{_language}"] = f"{_language}/{_filename}"
 
 
 def default_prompt_bodies(directory: Path = DEFAULT_PROMPTS_DIR) -> dict[str, str]:
@@ -60,6 +82,16 @@ def seed_default_prompts(session: Session, directory: Path = DEFAULT_PROMPTS_DIR
         added += 1
     session.flush()
     return added
+
+
+def added_article_names(session: Session) -> list[str]:
+    """Knowledge-base articles that exist only in the store (admins added them)."""
+    rows = session.scalars(
+        select(PromptVersion.name)
+        .where(PromptVersion.name.startswith(KNOWLEDGE_PREFIX, autoescape=True))
+        .distinct()
+    )
+    return sorted(name for name in rows if name not in PROMPT_FILES)
 
 
 def published_prompts(session: Session) -> dict[str, PromptVersion]:

@@ -77,6 +77,11 @@ class CallRecorder:
         self._thread.start()
 
     @property
+    def running(self) -> bool:
+        """Whether the writer thread is still alive (False once `close` has finished)."""
+        return self._thread.is_alive()
+
+    @property
     def pending(self) -> int:
         return self._queue.qsize()
 

@@ -44,8 +44,10 @@ def run_summary(
     factory: sessionmaker[Session],
     handoff_id: int,
     model_factory: Callable[[], ChatModel],
+    language: str = "en",
 ) -> str:
-    """Summarise one handoff; returns what happened (for logs and tests)."""
+    """Summarise one handoff in ``language`` (the human agents'); returns what happened
+    (for logs and tests)."""
     with factory() as session:
         handoff = session.get(Handoff, handoff_id)
         if handoff is None:
@@ -56,7 +58,7 @@ def run_summary(
         lines = transcript(session, handoff.call_id)
     error: str | None
     try:
-        summary, error = asyncio.run(_summarise(model_factory, lines, facts))
+        summary, error = asyncio.run(_summarise(model_factory, lines, facts, language))
     except Exception as failure:  # building the model failed
         summary, error = facts, f"{type(failure).__name__}: {str(failure)[:300]}"
     if error is not None:
@@ -79,10 +81,12 @@ def run_summary(
     return LLM if getattr(done, "rowcount", 0) else "already"
 
 
-async def _summarise(model_factory: Callable[[], ChatModel], lines: Any, facts: Any) -> Any:
+async def _summarise(
+    model_factory: Callable[[], ChatModel], lines: Any, facts: Any, language: str = "en"
+) -> Any:
     model = model_factory()
     try:
-        return await summarise_with_llm(model, lines, facts)
+        return await summarise_with_llm(model, lines, facts, language)
     finally:
         await model.close()
 
@@ -91,7 +95,10 @@ async def _summarise(model_factory: Callable[[], ChatModel], lines: Any, facts: 
 def summarise_handoff(handoff_id: int) -> str:
     settings = get_settings()
     return run_summary(
-        factory_for(settings.sqlalchemy_url), handoff_id, lambda: build_chat_model(settings)
+        factory_for(settings.sqlalchemy_url),
+        handoff_id,
+        lambda: build_chat_model(settings),
+        settings.handoff_language,
     )
 
 

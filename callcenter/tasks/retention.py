@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from callcenter.audio.call_recording import recording_path
+from callcenter.recordings import RecordingStorage, make_recording_storage
 from callcenter.settings import get_settings
+from callcenter.store.caller_prefs import purge_preferences
 from callcenter.store.calls import LIVE_STATUSES
 from callcenter.store.db import transaction
 from callcenter.store.models import (
@@ -42,21 +42,19 @@ class PurgeReport:
     outbox_jobs: int
     webhook_deliveries: int
     recordings: int = 0
+    caller_preferences: int = 0  # returning callers not heard from for the period
 
 
-def _delete_recordings(directory: Path | None, call_ids: list[str]) -> int:
+def _delete_recordings(storage: RecordingStorage | None, call_ids: list[str]) -> int:
     """A purged call's recording goes with it (after the rows: never a row without it
     being purgeable, at worst a file a later run finds gone)."""
-    if directory is None:
+    if storage is None:
         return 0
     deleted = 0
     for call_id in call_ids:
         try:
-            recording_path(directory, call_id).unlink()
-            deleted += 1
-        except FileNotFoundError:
-            continue
-        except (OSError, ValueError):
+            deleted += storage.delete(call_id)
+        except Exception:  # one unreachable object must not stop the purge
             log.exception("could not delete the recording of call %s", call_id)
     return deleted
 
@@ -67,13 +65,13 @@ def purge_expired(
     *,
     now: datetime | None = None,
     batch: int = BATCH,
-    recordings_dir: Path | None = None,
+    recordings: RecordingStorage | None = None,
 ) -> PurgeReport:
     cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
     open_handoff = exists().where(
         Handoff.call_id == Call.id, Handoff.status != HandoffStatus.resolved
     )
-    calls = recordings = 0
+    calls = deleted_recordings = 0
     while True:
         with transaction(factory) as session:
             ids = list(
@@ -90,7 +88,7 @@ def purge_expired(
             if ids:
                 session.execute(delete(Call).where(Call.id.in_(ids)))
         calls += len(ids)
-        recordings += _delete_recordings(recordings_dir, ids)
+        deleted_recordings += _delete_recordings(recordings, ids)
         if len(ids) < batch:
             break
     with transaction(factory) as session:
@@ -103,7 +101,10 @@ def purge_expired(
                 WebhookDelivery.created_at < cutoff,
             )
         ).rowcount  # type: ignore[attr-defined]
-    report = PurgeReport(calls, int(jobs or 0), int(deliveries or 0), recordings)
+        preferences = purge_preferences(session, cutoff)
+    report = PurgeReport(
+        calls, int(jobs or 0), int(deliveries or 0), deleted_recordings, preferences
+    )
     log.info("retention purge (older than %s): %s", cutoff.date(), report)
     return report
 
@@ -114,7 +115,7 @@ def purge_expired_task() -> dict[str, int]:
     report = purge_expired(
         factory_for(settings.sqlalchemy_url),
         settings.retention_days,
-        recordings_dir=settings.recordings_path,
+        recordings=make_recording_storage(settings),
     )
     return {
         "recordings": report.recordings,

@@ -21,7 +21,8 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from callcenter.llm.base import ChatModel, TextDelta
-from callcenter.store.calls import list_tool_invocations, list_turns
+from callcenter.store.calls import list_events, list_tool_invocations, list_turns
+from callcenter.store.dashboard import FRUSTRATED_AT
 from callcenter.store.models import Account, Call, Handoff, Speaker, ToolStatus
 from callcenter.text.requests import HUMAN_WORDS
 from callcenter.text.spoken_numbers import extract_digits
@@ -47,6 +48,9 @@ class HandoffSummary(BaseModel):
     open_items: list[str] = Field(default_factory=list)
     sentiment: Sentiment = "neutral"
     notes: str = ""
+    # The caller's smoothed frustration at handoff, in [0, 1] (voice and words,
+    # dialogue/mood.py), from the call's escalation event; None when the call had none.
+    frustration: float | None = None
 
 
 class _LLMPart(BaseModel):
@@ -156,6 +160,10 @@ def fallback_summary(session: Session, call_id: str, reason: str) -> HandoffSumm
     if account is None:
         open_items.append("Caller identity not verified")
     open_items += [f"{a.tool} failed with a system error" for a in actions if a.status == "error"]
+    frustration = frustration_at_handoff(session, call_id)
+    sentiment = _sentiment(caller_text)
+    if frustration is not None and frustration >= FRUSTRATED_AT:
+        sentiment = "frustrated"  # heard in the voice, though perhaps not in the words
     return HandoffSummary(
         reason=reason,
         verified=account is not None,
@@ -164,8 +172,18 @@ def fallback_summary(session: Session, call_id: str, reason: str) -> HandoffSumm
         intent="; ".join(intents),
         actions=actions,
         open_items=open_items,
-        sentiment=_sentiment(caller_text),
+        sentiment=sentiment,
+        frustration=frustration,
     )
+
+
+def frustration_at_handoff(session: Session, call_id: str) -> float | None:
+    """The smoothed mood level the latest escalation event carried (``mood.frustration``)."""
+    for event in reversed(list_events(session, call_id, "escalation")):
+        mood = (event.payload or {}).get("mood")
+        if isinstance(mood, dict) and isinstance(mood.get("frustration"), int | float):
+            return round(float(mood["frustration"]), 3)
+    return None
 
 
 def _sentiment(caller_text: str) -> Sentiment:
@@ -218,12 +236,16 @@ async def llm_summary(
     facts: HandoffSummary,
     *,
     timeout_s: float = 30.0,
+    language: str = "en",
 ) -> HandoffSummary:
-    """Ask the model for the interpretive part; raise :class:`SummaryError` if invalid."""
+    """Ask the model for the interpretive part; raise :class:`SummaryError` if invalid.
+
+    ``language``: the human agents' language; the notes are written in it whatever
+    language the call was held in."""
     known = facts.model_dump(include={"reason", "verified", "customer_name", "actions"})
     spoken = "\n".join(f"{line.speaker.title()}: {line.text}" for line in lines[-60:])
     messages = [
-        {"role": "system", "content": SUMMARY_PROMPT},
+        {"role": "system", "content": SUMMARY_PROMPT + _written_in(language)},
         {
             "role": "user",
             "content": f"Facts from the system:\n{json.dumps(known)}\n\nTranscript:\n{spoken}",
@@ -246,6 +268,18 @@ async def llm_summary(
     )
 
 
+_LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "de": "German"}
+
+
+def _written_in(language: str) -> str:
+    """The instruction for the human agents' language (the call may have been in another)."""
+    name = _LANGUAGE_NAMES.get(language, language)
+    return (
+        f"\nThe caller may have spoken another language: write the intent, open items and "
+        f"notes in {name}."
+    )
+
+
 def parse_llm_part(text: str) -> _LLMPart:
     # Small models wrap JSON in ``` fences or add a sentence around it.
     start, end = text.find("{"), text.rfind("}")
@@ -258,10 +292,13 @@ def parse_llm_part(text: str) -> _LLMPart:
 
 
 async def summarise_with_llm(
-    model: ChatModel, lines: Sequence[TranscriptLine], facts: HandoffSummary
+    model: ChatModel,
+    lines: Sequence[TranscriptLine],
+    facts: HandoffSummary,
+    language: str = "en",
 ) -> tuple[HandoffSummary, str | None]:
     """(summary, None) from the model, or (``facts`` unchanged, why the model failed)."""
     try:
-        return await llm_summary(model, lines, facts), None
+        return await llm_summary(model, lines, facts, language=language), None
     except Exception as error:  # a model outage must never lose the handoff context
         return facts, f"{type(error).__name__}: {str(error)[:300]}"

@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.dialogue.ports import HandlerFactory, StopReason, StreamContext
 from callcenter.metrics import Metrics
+from callcenter.recordings import RecordingStorage
 from callcenter.settings import Settings
+from callcenter.telephony.browser_calls import BrowserCalls
 from callcenter.telephony.rest import CallControl
 
 
@@ -40,6 +42,10 @@ class TelephonyEdge(Protocol):
     # Builds the per-call handler; None: no agent here (the caller gets a person).
     handler_factory: HandlerFactory | None
     call_records: CallRecords
+    # Live test calls from the console's browser, ended by closing their sockets.
+    browser_calls: BrowserCalls
+    # Where a call's recording is written, and kept once the call ends.
+    recordings: RecordingStorage
 
     @property
     def call_control(self) -> CallControl: ...

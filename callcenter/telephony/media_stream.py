@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import anyio
 from starlette.websockets import WebSocket, WebSocketState
 
-from callcenter.audio.call_recording import CallRecording, recording_path
+from callcenter.audio.call_recording import CallRecording
 from callcenter.dialogue.ports import MediaStreamHandler, StopReason, StreamContext
 from callcenter.keys import stream_token_keys
 from callcenter.logs import current_call_id
@@ -214,7 +214,7 @@ class MediaStreamConnection:
         if not settings.recording_enabled:
             return None
         try:
-            return CallRecording(recording_path(settings.recordings_path, call_id))
+            return CallRecording(self.runtime.recordings.writing_path(call_id))
         except (OSError, ValueError):
             log.exception("cannot record this call; it goes on unrecorded")
             return None
@@ -316,6 +316,16 @@ class MediaStreamConnection:
             lambda: self.runtime.call_records.stream_stopped(context, reason, malformed)
         )
         log.info("stream ended (%s)", reason)
+        if self.recording is not None:
+            await self._keep_recording(context.call_id)
+
+    async def _keep_recording(self, call_id: str) -> None:
+        """Move the finished file to where recordings are kept (S3: an upload). A failure
+        leaves the local file, which is still served and purged by retention."""
+        try:
+            await anyio.to_thread.run_sync(lambda: self.runtime.recordings.finish(call_id))
+        except Exception:
+            log.exception("could not store the recording; it stays on local disk")
 
     async def _close(self, code: int, reason: str) -> None:
         if self.ws.application_state == WebSocketState.CONNECTED:

@@ -137,6 +137,9 @@ def _year_at(tokens: list[str], i: int) -> int | None:
         return None
     if tokens[i].isdigit():
         token = tokens[i]
+        split = _split_year(tokens, i)
+        if split is not None:
+            return split
         return _full_year(int(token), len(token)) if len(token) in (2, 4) else None
     end = i
     while end < len(tokens) and tokens[end] in _YEAR_WORDS and end - i < 6:
@@ -145,6 +148,26 @@ def _year_at(tokens: list[str], i: int) -> int | None:
     if len(spoken) == 4:
         return int(spoken)
     return None
+
+
+def _split_year(tokens: list[str], i: int) -> int | None:
+    """A year said in two halves and written so by ASR: "19 90", "19, 90", "19th 90",
+    "19 ninety" (read as the year 2019 it would be a wrong date, not a missing one)."""
+    if tokens[i] not in ("19", "20"):
+        return None
+    j = i + 1
+    while j < len(tokens) and tokens[j] in (",", "th"):
+        j += 1
+    if j >= len(tokens):
+        return None
+    if tokens[j].isdigit():
+        rest = tokens[j] if len(tokens[j]) == 2 else ""
+    else:
+        end = j
+        while end < len(tokens) and tokens[end] in _YEAR_WORDS and end - j < 3:
+            end += 1
+        rest = extract_digits(" ".join(tokens[j:end])) if end > j else ""
+    return int(tokens[i] + rest) if len(rest) == 2 else None
 
 
 def _full_year(year: int, width: int) -> int:

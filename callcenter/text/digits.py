@@ -32,6 +32,12 @@ _KEYED = re.compile(r"^\s*\(keyed on the phone\)\s*([0-9*#]+)\s*$", re.IGNORECAS
 _SCALES = {"hundred": 2, "thousand": 3}
 
 
+def keyed_keys(text: str) -> str | None:
+    """The keys of a keypad turn as pressed, star and pound included, else None."""
+    match = _KEYED.match(text)
+    return match.group(1) if match is not None else None
+
+
 def keyed_digits(text: str) -> str | None:
     """The digits of a keypad turn ("(keyed on the phone) 1001#" -> "1001"), else None."""
     match = _KEYED.match(text)

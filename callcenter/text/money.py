@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from callcenter.text.digits import keyed_keys
 from callcenter.text.spoken_numbers import DIGIT_WORDS, TEENS, TENS, tokenize
 
 _NUMERIC = re.compile(r"\$?\s*(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?")
@@ -58,8 +59,26 @@ def states_money(text: str) -> bool:
     return "$" in text or bool(set(tokenize(text)) & (_CURRENCY | _CENTS))
 
 
+_KEYED_AMOUNT = re.compile(r"^(\d{3,9})#?$")
+
+
+def keyed_amount(text: str) -> Decimal | None:
+    """An amount typed on the keypad including cents, as phone banking IVRs take it:
+    "2550#" is $25.50 and "2500#" $25.00 (star is the keypad's erase key, so it cannot be
+    a decimal point). Fewer than three keys is no amount: "25" would be 25 cents, which
+    nobody means; the caller is asked again rather than given a guess."""
+    keys = keyed_keys(text)
+    match = _KEYED_AMOUNT.match(keys) if keys is not None else None
+    if match is None:
+        return None
+    digits = match.group(1)
+    return Decimal(f"{int(digits[:-2])}.{digits[-2:]}")
+
+
 def parse_amount(text: str) -> Decimal | None:
     """The one amount of money the turn states, else None."""
+    if keyed_keys(text) is not None:
+        return keyed_amount(text)
     numeric = _NUMERIC.search(text.replace("$ ", "$"))
     if numeric is not None:
         whole = numeric.group(1).replace(",", "")

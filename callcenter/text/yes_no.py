@@ -27,12 +27,23 @@ _YES_CORE = frozenset(
      "absolutely", "affirmative", "definitely", "exactly", "confirm", "confirmed", "perfect",
      "alright", "fine", "proceed", "mhm", "indeed", "true"]
 )  # fmt: skip
+# Whole answers that say yes without a yes word ("Yes, please." reaches a small ASR model
+# as "Please." often enough).
+_YES_PHRASES = frozenset(
+    ["please", "please do", "please do it", "do it", "do it please", "go ahead",
+     "go ahead please", "please go ahead", "go for it", "do that", "please do that"]
+)  # fmt: skip
 _NO = frozenset(["no", "nope", "nah", "not", "wrong", "incorrect", "cancel", "don't", "dont"])
 _CORRECTION = re.compile(r"\b(actually|i meant|i mean|instead|rather|make it|change it)\b")
 
 
 def words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("’", "'"))
+
+
+def is_yes_phrase(text: str) -> bool:
+    """The whole answer is one of the yeses without a yes word ("Please.", "Go ahead.")."""
+    return " ".join(words(text)) in _YES_PHRASES
 
 
 def yes_or_no(text: str) -> Answer | None:
@@ -48,6 +59,8 @@ def yes_or_no(text: str) -> Answer | None:
     if text.strip().endswith("?"):
         return None  # "is that right?" asks, it does not confirm
     if len(tokens) <= 8 and all(t in _YES for t in tokens) and any(t in _YES_CORE for t in tokens):
+        return "yes"
+    if is_yes_phrase(text):
         return "yes"
     return None
 

@@ -87,11 +87,13 @@ def list_recent_transactions(run: ToolRun) -> ToolResult:
     ]
     if not items:
         return ToolResult.ok("There are no recent transactions on your account.", transactions=[])
-    spoken = "; ".join(
-        f"{item['description']}, {money(Decimal(item['amount']), account.currency)}"
+    # One short sentence per transaction: speech starts after the first is synthesised,
+    # not after the whole list (one long sentence took seconds on a busy CPU).
+    spoken = " ".join(
+        f"{item['description']}, {money(Decimal(item['amount']), account.currency)}."
         for item in items
     )
-    return ToolResult.ok(f"Your latest transactions: {spoken}.", transactions=items)
+    return ToolResult.ok(f"Here are your latest transactions. {spoken}", transactions=items)
 
 
 def block_card(run: ToolRun) -> ToolResult:

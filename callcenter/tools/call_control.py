@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from callcenter.store.models import Call, Callback
+from callcenter.text.spoken_numbers import extract_digits
 from callcenter.tools import policy
 from callcenter.tools.base import ToolResult, ToolRun
 from callcenter.tools.redaction import redact_text
-from callcenter.tools.spoken import digits_in
 
 MODEL_TRANSFER = "model_transfer"
 
@@ -50,7 +50,7 @@ def schedule_callback(run: ToolRun) -> ToolResult:
     ctx = run.ctx
     given = str(run.arguments.get("phone") or "")
     if given:
-        digits = digits_in(given)
+        digits = extract_digits(given)
         # The model may add a country code the caller did not say: compare the local part.
         if not (ctx.caller_said_digits(digits) or ctx.caller_said_digits(digits[-10:])):
             return ToolResult.invalid(

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from callcenter.text.spoken_numbers import parse_digits
-from callcenter.tools.spoken import digits_in, parse_dates
+from callcenter.text.dates import parse_dates
+from callcenter.text.spoken_numbers import extract_digits, parse_digits
 
 InputSource = Literal["speech", "dtmf"]
 
@@ -88,7 +88,7 @@ class CallContext:
             digits = "".join(ch for ch in text if ch.isdigit())
             number_only = True
         else:
-            digits = digits_in(text)
+            digits = extract_digits(text)
             number_only = bool(digits) and parse_digits(text) is not None
         item = CallerInput(
             index=len(self.inputs) + 1,

@@ -25,12 +25,12 @@ from callcenter.settings import Settings, get_settings
 from callcenter.store.calls import add_tool_invocation
 from callcenter.store.db import transaction
 from callcenter.store.models import ToolStatus
+from callcenter.text.spoken_numbers import extract_digits
 from callcenter.tools import policy
 from callcenter.tools.base import ToolCall, ToolOutcome, ToolResult, ToolRun, ToolSpec
 from callcenter.tools.context import CallContext
 from callcenter.tools.redaction import REDACTED, is_secret_key, redact
 from callcenter.tools.registry import ToolSet
-from callcenter.tools.spoken import digits_in
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ def _remember_secrets(ctx: CallContext, arguments: Mapping[str, Any]) -> None:
     for key, value in arguments.items():
         if is_secret_key(key) and isinstance(value, str | int) and str(value).strip():
             ctx.secrets_seen.add(str(value).strip())
-            if digits := digits_in(str(value)):
+            if digits := extract_digits(str(value)):
                 ctx.secrets_seen.add(digits)
 
 

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session, joinedload
 
 from callcenter.store.models import Account, Call, Customer
 from callcenter.store.secrets import Pepper, hash_secret, needs_rehash, verify_secret
+from callcenter.text.dates import parse_one_date
+from callcenter.text.spoken_numbers import extract_digits
 from callcenter.tools.base import ToolResult, ToolRun
 from callcenter.tools.context import CallContext, VerifiedIdentity
-from callcenter.tools.spoken import digits_in, parse_one_date
 
 FAILED_VERIFICATION = "failed_verification"
 
@@ -60,7 +61,7 @@ def verify_identity(run: ToolRun) -> ToolResult:
         return ToolResult.invalid(
             "missing_secret", "To verify you, I need either your PIN or your date of birth."
         )
-    account_number = digits_in(str(args["account_number"]))
+    account_number = extract_digits(str(args["account_number"]))
     if ctx.verified is not None:
         if account_number == ctx.verified.account_number:
             return ToolResult.ok("You're already verified on this call.", verified=True)
@@ -130,7 +131,7 @@ def _secret_from_caller(
 ) -> tuple[Literal["pin", "date_of_birth"], str] | ToolResult:
     """The secret to check, only if the caller said it in this call."""
     if pin:
-        pin_digits = digits_in(pin)
+        pin_digits = extract_digits(pin)
         if pin_digits and ctx.caller_said_digits(pin_digits):
             return "pin", pin_digits
     if dob:
@@ -147,7 +148,7 @@ def _secret_from_caller(
 
 
 def _remember_secrets(ctx: CallContext, pin: str, dob: str) -> None:
-    for value in (pin, digits_in(pin), dob):
+    for value in (pin, extract_digits(pin), dob):
         if value:
             ctx.secrets_seen.add(value)
     born = parse_one_date(dob) if dob else None

@@ -16,6 +16,7 @@ from typing import Any
 
 from callcenter.store.models import ToolStatus
 from callcenter.text.words import words
+from callcenter.text.yes_no import is_yes_phrase
 from callcenter.tools.base import ToolResult, ToolSpec
 from callcenter.tools.context import CallContext, CallerInput, PendingAction
 
@@ -57,7 +58,7 @@ def is_affirmative(item: CallerInput) -> bool:
     if item.text.strip().endswith("?"):  # "is that right?" asks, it does not confirm
         return False
     tokens = words(item.text)
-    return (
+    return is_yes_phrase(item.text) or (
         bool(tokens)
         and len(tokens) <= 10
         and all(token in _AFFIRMATIVE_WORDS for token in tokens)

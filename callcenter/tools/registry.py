@@ -70,11 +70,15 @@ def published_definitions(session: Session) -> list[ToolDefinition]:
 def load_toolset(
     session: Session | None = None,
     *,
+    rows: Iterable[ToolDefinition] | None = None,
     builtins: Mapping[str, ToolSpec] = BUILTIN_TOOLS,
     factories: Mapping[str, ToolFactory] | None = None,
 ) -> ToolSet:
-    """The tools for a new call. Without a session (or rows), the code defaults."""
-    rows = published_definitions(session) if session is not None else []
+    """The tools for a new call. Without a session (or rows), the code defaults.
+    ``rows`` instead of the published definitions: what a call would get with a draft
+    published (scenario runs)."""
+    if rows is None:
+        rows = published_definitions(session) if session is not None else []
     overrides = {row.name: row for row in rows}
     specs: list[ToolSpec] = []
     for name, spec in builtins.items():

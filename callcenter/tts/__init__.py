@@ -12,7 +12,13 @@ from callcenter.tts.base import AudioChunk, Synthesizer
 if TYPE_CHECKING:
     from callcenter.settings import Settings
 
-__all__ = ["AudioChunk", "Synthesizer", "make_local_synthesizer", "make_synthesizer"]
+__all__ = [
+    "AudioChunk",
+    "Synthesizer",
+    "make_language_voices",
+    "make_local_synthesizer",
+    "make_synthesizer",
+]
 
 # How long a web process waits at start-up for the TTS service (pods start in any order).
 REMOTE_READY_WAIT_S = 60.0
@@ -60,3 +66,48 @@ def make_local_synthesizer(settings: Settings) -> Synthesizer:
         speaking_rate=settings.tts_speaking_rate,
         threads=thread_plan(settings).tts,
     )
+
+
+KOKORO_PREFIX = "kokoro:"
+DEFAULT_LANGUAGE_VOICE = "kokoro:jm_kumo"
+
+
+def language_voice_specs(settings: Settings) -> dict[str, str]:
+    """The voice of each language besides English (the main synthesizer speaks English):
+    CALLCENTER_LANGUAGE_VOICES entries, else Kokoro's jm_kumo."""
+    from callcenter.settings import split_list
+
+    specs = {lang: DEFAULT_LANGUAGE_VOICE for lang in settings.language_codes if lang != "en"}
+    for item in split_list(settings.language_voices):
+        code, _, voice = item.partition("=")
+        if code.strip() in specs and voice.strip():
+            specs[code.strip()] = voice.strip()
+    return specs
+
+
+def make_language_voices(settings: Settings) -> dict[str, Synthesizer]:
+    """One in-process synthesizer per further language (empty for English only).
+
+    Blocking (loads models): call it at start-up.
+    """
+    from callcenter.threads import thread_plan
+
+    voices: dict[str, Synthesizer] = {}
+    threads = thread_plan(settings).tts
+    for language, spec in language_voice_specs(settings).items():
+        if spec.startswith(KOKORO_PREFIX):
+            from callcenter.tts.kokoro import KokoroSynthesizer
+
+            voices[language] = KokoroSynthesizer(
+                language,
+                spec.removeprefix(KOKORO_PREFIX),
+                speaking_rate=settings.tts_speaking_rate,
+                threads=threads,
+            )
+        else:
+            from callcenter.tts.piper import PiperSynthesizer
+
+            voices[language] = PiperSynthesizer(
+                spec, speaking_rate=settings.tts_speaking_rate, threads=threads
+            )
+    return voices

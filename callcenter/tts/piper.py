@@ -7,6 +7,8 @@ short so the first audio comes quickly.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import logging
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import aclosing
@@ -17,6 +19,7 @@ import onnxruntime
 from piper import PiperVoice, SynthesisConfig
 
 from callcenter.tts.base import AudioChunk
+from callcenter.tts.espeak import ESPEAK_LOCK
 from callcenter.tts.worker import SynthesisWorker
 
 log = logging.getLogger(__name__)
@@ -90,17 +93,35 @@ class PiperSynthesizer:
         self.chunks_synthesized = 0
         log.info("piper voice %s loaded (%d Hz)", model_path.name, self.sample_rate)
 
-    def _sentences(self, text: str) -> Iterator[AudioChunk]:
-        for chunk in self._voice.synthesize(text, syn_config=self._config):
+    def _sentences(self, text: str, config: SynthesisConfig) -> Iterator[AudioChunk]:
+        chunks = iter(self._voice.synthesize(text, syn_config=config))
+        # Piper phonemises the whole text before its first chunk; espeak-ng is shared with
+        # the other languages' voices (callcenter/tts/espeak.py).
+        with ESPEAK_LOCK:
+            first = next(chunks, None)
+        for chunk in itertools.chain([first] if first is not None else [], chunks):
             samples = np.asarray(chunk.audio_float_array, dtype=np.float32).reshape(-1)
             self.chunks_synthesized += 1
             yield AudioChunk(samples=samples, sample_rate=int(chunk.sample_rate))
 
     async def stream(self, text: str) -> AsyncGenerator[AudioChunk, None]:
+        async with aclosing(self.stream_at_rate(text, 1.0)) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
+    async def stream_at_rate(self, text: str, rate: float) -> AsyncGenerator[AudioChunk, None]:
+        """One clause at ``rate`` times this voice's pace (a caller asked for slower)."""
         if not text.strip():
             return
+        config = self._config
+        if rate != 1.0:
+            if rate <= 0:
+                raise ValueError(f"rate must be positive, got {rate}")
+            scale = config.length_scale or float(self._voice.config.length_scale)
+            config = dataclasses.replace(config, length_scale=scale / rate)
         # aclosing: an early close must reach the worker now, not at garbage collection.
-        async with aclosing(self._worker.iterate(lambda: self._sentences(text))) as chunks:
+        work = self._worker.iterate(lambda: self._sentences(text, config))
+        async with aclosing(work) as chunks:
             async for chunk in chunks:
                 yield chunk
 

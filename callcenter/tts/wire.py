@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from callcenter.service_auth import bearer_headers as bearer_headers
 from callcenter.service_errors import WireError
-from callcenter.service_errors import bearer_headers as bearer_headers
 
 STREAM_PATH = "/v1/stream"
 INFO_PATH = "/v1/info"
@@ -54,6 +54,11 @@ def parse_tts_event(message: str) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("type") not in {"start", "end", "error"}:
         raise WireError(f"unknown TTS event {message!r:.100}")
     return data
+
+
+def encode_chunk(samples: np.ndarray) -> bytes:
+    """One binary stream message: float32 little-endian samples (``TTS_ENCODING``)."""
+    return np.asarray(samples, dtype=np.float32).reshape(-1).astype("<f4").tobytes()
 
 
 def decode_chunk(payload: bytes) -> np.ndarray:

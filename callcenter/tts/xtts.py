@@ -88,7 +88,7 @@ class XttsSynthesizer:
         voice = manager.speakers[name]
         return voice["gpt_cond_latent"], voice["speaker_embedding"]
 
-    def _chunks(self, text: str) -> Iterator[AudioChunk]:
+    def _chunks(self, text: str, rate: float = 1.0) -> Iterator[AudioChunk]:
         if self._seed is not None:
             self._torch.manual_seed(self._seed)
         config = self._model.config
@@ -103,7 +103,7 @@ class XttsSynthesizer:
             repetition_penalty=config.repetition_penalty,
             top_k=config.top_k,
             top_p=config.top_p,
-            speed=self.speaking_rate,
+            speed=self.speaking_rate * rate,
             enable_text_splitting=False,  # the clause chunker already split the text
         )
         try:
@@ -116,9 +116,16 @@ class XttsSynthesizer:
             stream.close()  # stops the GPT generator when the consumer stops early
 
     async def stream(self, text: str) -> AsyncGenerator[AudioChunk, None]:
+        async with aclosing(self.stream_at_rate(text, 1.0)) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
+    async def stream_at_rate(self, text: str, rate: float) -> AsyncGenerator[AudioChunk, None]:
+        """One clause at ``rate`` times the configured speed (a caller asked for slower)."""
         if not text.strip():
             return
-        async with aclosing(self._worker.iterate(lambda: self._chunks(text))) as chunks:
+        work = self._worker.iterate(lambda: self._chunks(text, rate))
+        async with aclosing(work) as chunks:
             async for chunk in chunks:
                 yield chunk
 

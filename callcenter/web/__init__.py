@@ -28,6 +28,7 @@ def web_routes() -> list[BaseRoute]:
     from callcenter.web.admin import admin_routes
     from callcenter.web.agent import agent_routes
     from callcenter.web.api import api_routes
+    from callcenter.web.browser_call import browser_call_routes
     from callcenter.web.calls import call_routes
     from callcenter.web.dashboard import dashboard_routes
     from callcenter.web.openapi import openapi_json
@@ -38,6 +39,7 @@ def web_routes() -> list[BaseRoute]:
         *agent_routes(),
         *admin_routes(),
         *api_routes(),
+        *browser_call_routes(),
         *call_routes(),
         *dashboard_routes(),
         Route("/api/openapi.json", openapi_json),

@@ -11,8 +11,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from callcenter.store.models import Role
-from callcenter.web import prompt_ops
+from callcenter.scenarios.target import Target
+from callcenter.store.models import Role, VersionStatus
+from callcenter.web import prompt_ops, suite_ops
 from callcenter.web.auth import flash, page, principal_of, run_db
 from callcenter.web.errors import OperationError
 from callcenter.web.templating import render
@@ -41,6 +42,13 @@ async def _prompt_context(
             "versions": rows,
             "usernames": prompt_ops.usernames(session),
             "samples": prompt_ops.sample_variables(session),
+            "gates": {
+                v.version: suite_ops.gates(session, Target("prompt", name, v.version))
+                for v in rows
+                if v.status == VersionStatus.draft
+            },
+            # A translation ("flow_lines.es") is edited beside its default-language text.
+            "original": prompt_ops.original_of(session, name),
         }
 
     context = await run_db(request, load)
@@ -100,12 +108,32 @@ async def prompt_edit(request: Request) -> Response:
 
 
 @admin_page
+async def article_create(request: Request) -> Response:
+    """The prompts page's "new knowledge-base article" form: saves version 1 as a draft."""
+    form = await request.form()
+    slug, body = str(form.get("name", "")), str(form.get("body", ""))
+    actor = principal_of(request).user
+    try:
+        draft = await run_db(request, lambda s: prompt_ops.create_article(s, actor, slug, body))
+    except OperationError as error:
+        rows = await run_db(request, prompt_ops.overview)
+        context = {"prompts": rows, "error": error.message, "new_name": slug, "new_body": body}
+        return render(request, "prompts.html", context, status_code=error.status_code)
+    flash(request, f"Saved {draft.name} version 1 as a draft. Publish it to use it in calls.")
+    return RedirectResponse(f"/admin/prompts/{draft.name}", status_code=303)
+
+
+@admin_page
 async def prompt_publish(request: Request) -> Response:
     name = request.path_params["name"]
     version = int(request.path_params["version"])
     actor = principal_of(request).user
+    reason = str((await request.form()).get("override_reason", "")).strip() or None
     try:
-        _, action = await run_db(request, lambda s: prompt_ops.publish(s, actor, name, version))
+        _, action = await run_db(
+            request,
+            lambda s: prompt_ops.publish(s, actor, name, version, override_reason=reason),
+        )
         verb = "Rolled back to" if action == "prompt.rollback" else "Published"
         flash(request, f"{verb} {name} version {version}. New calls use it.")
     except OperationError as error:
@@ -130,11 +158,14 @@ async def prompt_diff(request: Request) -> Response:
 def admin_routes() -> list[BaseRoute]:
     from callcenter.web.admin_tools import admin_tool_routes
     from callcenter.web.admin_users import admin_user_routes
+    from callcenter.web.chat_tester import chat_routes
     from callcenter.web.demo_data import demo_routes
+    from callcenter.web.suites import suite_routes
 
     return [
         Route("/admin", admin_index),
         Route("/admin/prompts", prompts_page),
+        Route("/admin/knowledge", article_create, methods=["POST"]),
         Route("/admin/prompts/{name}", prompt_page),
         Route("/admin/prompts/{name}/edit", prompt_edit, methods=["POST"]),
         Route("/admin/prompts/{name}/diff", prompt_diff),
@@ -146,4 +177,6 @@ def admin_routes() -> list[BaseRoute]:
         *admin_tool_routes(),
         *admin_user_routes(),
         *demo_routes(),
+        *suite_routes(),
+        *chat_routes(),
     ]

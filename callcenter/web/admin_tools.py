@@ -12,13 +12,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from callcenter.scenarios.target import Target
 from callcenter.store import tools as tool_store
 from callcenter.store.db import transaction
 from callcenter.store.models import Role
 from callcenter.tools.base import ToolResult
 from callcenter.tools.builtin import BUILTIN_TOOLS
 from callcenter.tools.http_tool import HeaderInput, HttpToolConfigError, public_http_config
-from callcenter.web import prompt_ops, tool_ops
+from callcenter.web import prompt_ops, suite_ops, tool_ops
 from callcenter.web.auth import flash, page, principal_of, run_db
 from callcenter.web.errors import Invalid, OperationError
 from callcenter.web.templating import render
@@ -114,7 +115,12 @@ async def _tool_context(request: Request, name: str) -> dict[str, Any]:
             "requires_verification": current["requires_verification"],
             "http": current["http"] or public_http_config({}),
         }
-        return {"name": name, "kind": kind, "versions": versions, "form": form}
+        gates = {
+            v["version"]: suite_ops.gates(session, Target("tool", name, v["version"]))
+            for v in versions
+            if v["status"] == "draft"
+        }
+        return {"name": name, "kind": kind, "versions": versions, "form": form, "gates": gates}
 
     context = await run_db(request, load)
     context |= {"new": False, "error": None, "test": None, "extra_rows": EXTRA_HEADER_ROWS}
@@ -138,6 +144,7 @@ async def new_tool(request: Request) -> Response:
         "name": "",
         "kind": "http",
         "versions": [],
+        "gates": {},
         "new": True,
         "error": None,
         "test": None,
@@ -193,8 +200,11 @@ async def tool_publish(request: Request) -> Response:
     name = request.path_params["name"]
     version = int(request.path_params["version"])
     actor = principal_of(request).user
+    reason = str((await request.form()).get("override_reason", "")).strip() or None
     try:
-        _, action = await run_db(request, lambda s: tool_ops.publish(s, actor, name, version))
+        _, action = await run_db(
+            request, lambda s: tool_ops.publish(s, actor, name, version, override_reason=reason)
+        )
         verb = "Rolled back to" if action == "tool.rollback" else "Published"
         flash(request, f"{verb} {name} version {version}. New calls use it.")
     except OperationError as error:

@@ -33,6 +33,9 @@ ADMIN_API_PREFIXES = (
     "/api/v1/users",
     "/api/v1/audit",
     "/api/v1/dashboard",
+    "/api/v1/suites",
+    "/api/v1/publish-gate",
+    "/api/v1/chat",
 )
 
 

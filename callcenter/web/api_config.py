@@ -9,14 +9,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from callcenter.scenarios.target import Target
 from callcenter.store import tools as tool_store
 from callcenter.store.models import Role
 from callcenter.tools.http_tool import HeaderInput
 from callcenter.web import prompt_ops, tool_ops
 from callcenter.web.admin_tools import run_test
-from callcenter.web.api_json import endpoint, json_body, string_field
+from callcenter.web.api_json import (
+    endpoint,
+    json_body,
+    optional_json_body,
+    optional_string,
+    string_field,
+)
 from callcenter.web.auth import principal_of, run_db
 from callcenter.web.errors import Invalid
+from callcenter.web.suite_ops import gates
 
 admin_endpoint = endpoint(Role.admin)
 
@@ -68,14 +76,34 @@ async def create_prompt_draft(request: Request) -> Response:
 
 
 @admin_endpoint
+async def create_article(request: Request) -> Response:
+    """A new prompt: only knowledge-base articles are created (``{"name": "parking",
+    "body": "..."}`` makes version 1 of ``kb_parking``, a draft; publish it like any prompt)."""
+    data = await json_body(request)
+    slug, body = string_field(data, "name"), string_field(data, "body")
+    actor = principal_of(request).user
+
+    def work(session: Session) -> dict[str, Any]:
+        draft = prompt_ops.create_article(session, actor, slug, body)
+        return prompt_ops.version_dict(draft, prompt_ops.usernames(session))
+
+    return JSONResponse(await run_db(request, work), status_code=201)
+
+
+@admin_endpoint
 async def publish_prompt(request: Request) -> Response:
     name = request.path_params["name"]
     version = int(request.path_params["version"])
     actor = principal_of(request).user
+    reason = optional_string(await optional_json_body(request), "override_reason")
 
     def work(session: Session) -> dict[str, Any]:
-        row, action = prompt_ops.publish(session, actor, name, version)
-        return prompt_ops.version_dict(row, prompt_ops.usernames(session)) | {"action": action}
+        suites = [g.as_dict() for g in gates(session, Target("prompt", name, version))]
+        row, action = prompt_ops.publish(session, actor, name, version, override_reason=reason)
+        return prompt_ops.version_dict(row, prompt_ops.usernames(session)) | {
+            "action": action,
+            "suites": suites,
+        }
 
     return JSONResponse(await run_db(request, work))
 
@@ -212,10 +240,15 @@ async def publish_tool(request: Request) -> Response:
     name = request.path_params["name"]
     version = int(request.path_params["version"])
     actor = principal_of(request).user
+    reason = optional_string(await optional_json_body(request), "override_reason")
 
     def work(session: Session) -> dict[str, Any]:
-        row, action = tool_ops.publish(session, actor, name, version)
-        return tool_ops.version_dict(row, prompt_ops.usernames(session)) | {"action": action}
+        suites = [g.as_dict() for g in gates(session, Target("tool", name, version))]
+        row, action = tool_ops.publish(session, actor, name, version, override_reason=reason)
+        return tool_ops.version_dict(row, prompt_ops.usernames(session)) | {
+            "action": action,
+            "suites": suites,
+        }
 
     return JSONResponse(await run_db(request, work))
 
@@ -240,6 +273,7 @@ async def archive_tool(request: Request) -> Response:
 def config_routes() -> list[BaseRoute]:
     return [
         Route("/api/v1/prompts", list_prompts),
+        Route("/api/v1/prompts", create_article, methods=["POST"]),
         Route("/api/v1/prompts/{name}/versions", prompt_versions),
         Route("/api/v1/prompts/{name}/drafts", create_prompt_draft, methods=["POST"]),
         Route(

@@ -44,3 +44,15 @@ def string_field(body: dict[str, Any], key: str, *, default: str | None = None) 
     if not isinstance(value, str):
         raise Invalid(f"{key}: a string is required")
     return value
+
+
+async def optional_json_body(request: Request) -> dict[str, Any]:
+    """A JSON object if the request has a body, else an empty one."""
+    return await json_body(request) if await request.body() else {}
+
+
+def optional_string(body: dict[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise Invalid(f"{key}: a string is required")
+    return value

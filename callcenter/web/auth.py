@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import anyio
 from sqlalchemy.orm import Session
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from callcenter.store import users as user_store
@@ -43,7 +43,7 @@ SESSION_USER = "uid"
 SESSION_VERSION = "sv"
 
 
-async def run_db(request: Request, work: Callable[[Session], T]) -> T:
+async def run_db(request: HTTPConnection, work: Callable[[Session], T]) -> T:
     """Run sync store code in a worker thread, inside one committed transaction."""
     factory = request.app.state.runtime.session_factory
 
@@ -91,7 +91,7 @@ def start_session(request: Request, user: User) -> None:
     request.session[SESSION_CSRF] = secrets.token_urlsafe(32)
 
 
-def end_session(request: Request) -> None:
+def end_session(request: HTTPConnection) -> None:
     request.session.clear()
 
 
@@ -110,15 +110,15 @@ class Principal:
         return self.user.role == Role.admin
 
 
-def _bearer(request: Request) -> str | None:
+def _bearer(request: HTTPConnection) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-async def authenticate(request: Request) -> Principal | None:
+async def authenticate(request: HTTPConnection) -> Principal | None:
     """The caller of this request, or None. A Bearer header, when present, decides alone:
-    a wrong token is not rescued by a session cookie."""
+    a wrong token is not rescued by a session cookie. Works for WebSocket upgrades too."""
     bearer = _bearer(request)
     uid = request.session.get(SESSION_USER) if bearer is None else None
     version = request.session.get(SESSION_VERSION) if bearer is None else None

@@ -14,17 +14,20 @@ from callcenter.store.calls import list_events, list_tool_invocations, list_turn
 from callcenter.store.handoffs import reason_label
 from callcenter.store.models import Account, Call, Handoff
 from callcenter.web.errors import Invalid, NotFound
-from callcenter.web.handoff_ops import heard_parts
+from callcenter.web.turn_view import iso, turn_dict
 
 PAGE_SIZE = 50
 MAX_PAGE = 500
 # Events the call page shows; marks and the like are plumbing, not what a supervisor reads.
 SHOWN_EVENTS = (
     "barge_in",
+    "answered_by",
     "dtmf",
     "backchannel",
     "escalation",
     "reprompt",
+    "take_your_time",
+    "false_interruption",
     "error",
     "guarded",
     "stop",
@@ -49,8 +52,8 @@ def parse_filter(params: QueryParams) -> call_search.CallFilter:
         raise Invalid("verified: yes or no")
     verified = None if not verified_raw else verified_raw in ("yes", "true")
     direction = params.get("direction", "").strip() or None
-    if direction is not None and direction not in ("inbound", "outbound"):
-        raise Invalid("direction: inbound or outbound")
+    if direction is not None and direction not in ("inbound", "outbound", "browser"):
+        raise Invalid("direction: inbound, outbound or browser")
     return call_search.CallFilter(
         outcome=outcome,
         verified=verified,
@@ -70,30 +73,22 @@ def parse_page(params: QueryParams) -> tuple[int, int]:
     return limit, offset
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
+def _moods(session: Session, call_id: str) -> dict[int, float]:
+    """The caller's smoothed frustration after each caller turn (``mood`` events)."""
+    moods = {}
+    for event in list_events(session, call_id):
+        payload = event.payload or {}
+        if event.kind == "mood" and isinstance(payload.get("seq"), int):
+            moods[payload["seq"]] = float(payload.get("frustration", 0.0))
+    return moods
 
 
 def _transcript(session: Session, call_id: str) -> list[dict[str, Any]]:
-    out = []
-    for turn in list_turns(session, call_id):
-        heard, unheard = heard_parts(turn)
-        out.append(
-            {
-                "seq": turn.seq,
-                "speaker": turn.speaker.value,
-                "text": turn.text,
-                "heard_text": heard,
-                "unheard_text": unheard,
-                "interrupted": turn.interrupted,
-                "source": turn.source,
-                "start_ms": turn.start_ms,
-                "end_ms": turn.end_ms,
-                "latency_ms": turn.latency_ms,
-                "asr_confidence": turn.asr_confidence,
-            }
-        )
-    return out
+    moods = _moods(session, call_id)
+    return [
+        {**turn_dict(turn), "frustration": moods.get(turn.seq)}
+        for turn in list_turns(session, call_id)
+    ]
 
 
 def detail(session: Session, call_id: str) -> dict[str, Any]:
@@ -122,8 +117,8 @@ def detail(session: Session, call_id: str) -> dict[str, Any]:
         "status": call.status.value,
         "language": call.language,
         "outcome": str(row),
-        "started_at": _iso(call.started_at),
-        "ended_at": _iso(call.ended_at),
+        "started_at": iso(call.started_at),
+        "ended_at": iso(call.ended_at),
         "end_reason": call.end_reason,
         "verified_identity": verified,
         "summary": call.summary or {},

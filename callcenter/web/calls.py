@@ -5,15 +5,20 @@ Both roles see calls: agents and supervisors review what the agent told callers.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+import anyio
 from sqlalchemy.orm import Session
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from callcenter.audio.call_recording import recording_path
+from callcenter.recordings import (
+    RangeNotSatisfiable,
+    RecordingStorage,
+    StoredRecording,
+    parse_range,
+)
 from callcenter.store import call_search
 from callcenter.web import call_ops
 from callcenter.web.api_json import endpoint
@@ -22,17 +27,16 @@ from callcenter.web.errors import NotFound, OperationError
 from callcenter.web.templating import render
 
 
-def _recording(request: Request, call_id: str) -> Path | None:
-    try:
-        path = recording_path(request.app.state.runtime.settings.recordings_path, call_id)
-    except ValueError:
-        return None
-    return path if path.is_file() else None
+def _recording(request: Request, call_id: str) -> StoredRecording | None:
+    storage: RecordingStorage = request.app.state.runtime.recordings
+    return storage.stat(call_id)
 
 
 async def _detail(request: Request, call_id: str) -> dict[str, Any]:
     call = await run_db(request, lambda s: call_ops.detail(s, call_id))
-    call["recording"] = _recording(request, call_id) is not None
+    call["recording"] = (
+        await anyio.to_thread.run_sync(lambda: _recording(request, call_id))
+    ) is not None
     return call
 
 
@@ -92,23 +96,37 @@ async def get_call(request: Request) -> Response:
 
 @page()
 async def call_recording(request: Request) -> Response:
-    """The call's stereo WAV, with Range support so the player can seek. Only for a call
-    the store knows (a file left behind by a purged call is not served)."""
+    """The call's stereo recording (WAV or Ogg Opus), from disk or streamed from object
+    storage, with Range support so the player can seek. Only for a call the store knows
+    (a file left behind by a purged call is not served)."""
     call_id = request.path_params["call_id"]
     try:
         await run_db(request, lambda s: call_ops.detail(s, call_id))
     except NotFound as error:
         return render(request, "error.html", {"message": error.message}, status_code=404)
-    path = _recording(request, call_id)
-    if path is None:
+    storage: RecordingStorage = request.app.state.runtime.recordings
+    stored = await anyio.to_thread.run_sync(lambda: storage.stat(call_id))
+    if stored is None:
         return render(
             request, "error.html", {"message": "This call has no recording."}, status_code=404
         )
-    return FileResponse(
-        path,
-        media_type="audio/wav",
-        headers={"Cache-Control": "no-store", "Content-Disposition": "inline"},
-    )
+    headers = {
+        "Cache-Control": "no-store",
+        "Content-Disposition": "inline",
+        "Accept-Ranges": "bytes",
+    }
+    size, media_type = stored.size, stored.media_type
+    try:
+        byte_range = parse_range(request.headers.get("range"), size)
+    except RangeNotSatisfiable:
+        return Response(status_code=416, headers=headers | {"Content-Range": f"bytes */{size}"})
+    chunks = await anyio.to_thread.run_sync(lambda: storage.read(call_id, byte_range))
+    if byte_range is None:
+        headers["Content-Length"] = str(size)
+        return StreamingResponse(chunks, media_type=media_type, headers=headers)
+    headers["Content-Length"] = str(byte_range.length)
+    headers["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{size}"
+    return StreamingResponse(chunks, status_code=206, media_type=media_type, headers=headers)
 
 
 def call_routes() -> list[BaseRoute]:

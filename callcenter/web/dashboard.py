@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from callcenter.dialogue.flows.definitions import FLOWS
 from callcenter.store import dashboard as dashboard_store
 from callcenter.store.handoffs import reason_label
 from callcenter.store.models import Role
@@ -21,6 +22,8 @@ from callcenter.web.templating import render
 
 PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 DEFAULT_PERIOD = "7d"
+# Each task flow and the tool that completes it (goodbye has none: nothing to succeed at).
+FLOW_TOOLS = {name: flow.tool for name, flow in FLOWS.items() if flow.tool}
 
 
 def _period(request: Request) -> tuple[str, datetime, datetime]:
@@ -51,7 +54,7 @@ async def dashboard_page(request: Request) -> Response:
         name, since, until = _period(request)
     except Invalid as error:
         return render(request, "error.html", {"message": error.message}, status_code=422)
-    data = await run_db(request, lambda s: dashboard_store.build(s, since, until))
+    data = await run_db(request, lambda s: dashboard_store.build(s, since, until, FLOW_TOOLS))
     charts = {
         "per_hour": column_chart(
             "chart-calls-per-hour", "Calls per hour", _every_hour(since, until, data.calls_per_hour)
@@ -63,6 +66,12 @@ async def dashboard_page(request: Request) -> Response:
             "chart-handoff-reasons",
             "Handoff reasons",
             [(reason_label(r), n) for r, n in data.handoff_reasons],
+        ),
+        "flows": bar_chart(
+            "chart-flow-success",
+            "Task success by flow (% of calls asking for the task that completed it)",
+            [(f["flow"].replace("_", " "), round(100 * f["rate"], 1)) for f in data.flow_success],
+            unit=" %",
         ),
         "tasks": bar_chart(
             "chart-task-success",
@@ -84,7 +93,7 @@ async def dashboard_page(request: Request) -> Response:
 @endpoint(Role.admin)
 async def dashboard_api(request: Request) -> Response:
     _, since, until = _period(request)
-    data = await run_db(request, lambda s: dashboard_store.build(s, since, until))
+    data = await run_db(request, lambda s: dashboard_store.build(s, since, until, FLOW_TOOLS))
     return JSONResponse(data.as_dict())
 
 

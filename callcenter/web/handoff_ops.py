@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 
 from callcenter.store import audit
 from callcenter.store import handoffs as handoff_store
-from callcenter.store.models import Handoff, Role, Turn, User
+from callcenter.store.models import Handoff, Role, User
 from callcenter.web.errors import Conflict, NotFound
+from callcenter.web.turn_view import iso, turn_dict
 
 MAX_NOTE = 4000
 
@@ -57,42 +58,8 @@ def resolve(session: Session, actor: User, handoff_id: int, note: str) -> Handof
     return handoff
 
 
-def heard_parts(turn: Turn) -> tuple[str, str]:
-    """(heard, not heard) of an agent turn. A barge-in cuts the text; what the caller
-    never heard must not be mistaken for something they were told."""
-    if turn.speaker.value != "agent":
-        return turn.text, ""
-    if turn.heard_text is None:
-        return ("", turn.text) if turn.interrupted else (turn.text, "")
-    heard = turn.heard_text
-    if turn.text.startswith(heard):
-        return heard, turn.text[len(heard) :]
-    return heard, turn.text  # not a prefix: show what was heard, and the whole text unheard
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def detail_dict(found: handoff_store.HandoffDetail) -> dict[str, Any]:
     h, call = found.handoff, found.call
-    turns = []
-    for turn in found.turns:
-        heard, unheard = heard_parts(turn)
-        turns.append(
-            {
-                "seq": turn.seq,
-                "speaker": turn.speaker.value,
-                "text": turn.text,
-                "heard_text": heard,
-                "unheard_text": unheard,
-                "interrupted": turn.interrupted,
-                "source": turn.source,
-                "start_ms": turn.start_ms,
-                "end_ms": turn.end_ms,
-                "asr_confidence": turn.asr_confidence,
-            }
-        )
     return {
         "id": h.id,
         "status": h.status.value,
@@ -102,9 +69,9 @@ def detail_dict(found: handoff_store.HandoffDetail) -> dict[str, Any]:
         "summary_source": h.summary_source,
         "destination": h.destination,
         "assigned_to": found.assigned_to,
-        "created_at": _iso(h.created_at),
-        "accepted_at": _iso(h.accepted_at),
-        "resolved_at": _iso(h.resolved_at),
+        "created_at": iso(h.created_at),
+        "accepted_at": iso(h.accepted_at),
+        "resolved_at": iso(h.resolved_at),
         "resolution_note": h.resolution_note,
         "call": {
             "id": call.id,
@@ -112,8 +79,8 @@ def detail_dict(found: handoff_store.HandoffDetail) -> dict[str, Any]:
             "from_number": call.from_number,
             "to_number": call.to_number,
             "status": call.status.value,
-            "started_at": _iso(call.started_at),
-            "ended_at": _iso(call.ended_at),
+            "started_at": iso(call.started_at),
+            "ended_at": iso(call.ended_at),
         },
         "verified_identity": (
             {
@@ -123,7 +90,7 @@ def detail_dict(found: handoff_store.HandoffDetail) -> dict[str, Any]:
             if found.verified
             else None
         ),
-        "transcript": turns,
+        "transcript": [turn_dict(turn) for turn in found.turns],
         "tool_calls": [
             {
                 "name": t.name,
@@ -132,7 +99,7 @@ def detail_dict(found: handoff_store.HandoffDetail) -> dict[str, Any]:
                 "result": t.result,
                 "duration_ms": t.duration_ms,
                 "turn_seq": t.turn_seq,
-                "created_at": _iso(t.created_at),
+                "created_at": iso(t.created_at),
             }
             for t in found.tools
         ],

@@ -57,6 +57,24 @@ TOOL_INPUT = {
     },
 }
 
+TARGET_WORDS = "published (default), prompt:<name>:<version> or tool:<name>:<version>"
+TARGET_INPUT = {"type": "object", "properties": {"target": {"type": "string",
+                "description": TARGET_WORDS}}}  # fmt: skip
+PUBLISH_INPUT = {"type": "object", "properties": {"override_reason": {
+    "type": "string", "maxLength": 500,
+    "description": "Publish a draft whose required suites have not passed; audited"}}}  # fmt: skip
+SCENARIO_INPUT: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "steps"],
+    "properties": {
+        "name": {"type": "string"},
+        "steps": {"type": "array", "items": {"type": "object", "required": ["kind", "text"],
+                  "properties": {"kind": {"enum": ["say", "press"]}, "text": {"type": "string"}}}},
+        "expected": {"type": "object", "description": "account, verified, unverified, "
+                     "card_status, address, payment, callback, handoff, tools, said"},
+    },
+}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Op:
@@ -82,11 +100,16 @@ OPERATIONS: tuple[Op, ...] = (
     Op("get", "/api/v1/calls", "Search every call, newest first", errors=(422,),
        query=(("q", "text in the caller's or called number or in the transcript"),
               ("outcome", "resolved | transferred | abandoned | failed | interrupted | live | "
-               "ended"), ("verified", "yes | no"), ("direction", "inbound | outbound"),
+               "ended"), ("verified", "yes | no"), ("direction", "inbound | outbound | browser"),
               ("since", "YYYY-MM-DD (UTC)"), ("until", "YYYY-MM-DD (UTC, inclusive)"),
               ("limit", "1-500"), ("offset", "rows to skip"))),
     Op("get", "/api/v1/calls/{call_id}",
        "A call: timed transcript, tool calls, events, summary, handoffs", errors=(404,)),
+    Op("post", "/api/v1/test-calls", "Start a test call from the browser: a call stored "
+       "with direction browser and a single-use stream token for WS /console/media (Twilio "
+       "Media Streams protocol); optional prompt drafts to try", ok=201, errors=(422, 503),
+       body={"type": "object", "properties": {"prompt_version_ids": {
+           "type": "array", "items": {"type": "integer"}, "maxItems": 10}}}),
     Op("get", "/api/v1/dashboard", "Aggregates for a period: live calls, calls per hour, "
        "outcomes, containment, handoff reasons, task success, latency, barge-in, sentiment",
        admin=True, errors=(422,), query=(("period", "24h | 7d (default) | 30d"),)),
@@ -119,13 +142,20 @@ OPERATIONS: tuple[Op, ...] = (
               ("until", "YYYY-MM-DD (UTC, inclusive)"), ("limit", "1-1000"),
               ("offset", "rows to skip"))),
     Op("get", "/api/v1/prompts", "Prompts with their published and latest versions", admin=True),
+    Op("post", "/api/v1/prompts", "Create a knowledge-base article (kb_<name>) as a draft",
+       admin=True, ok=201, errors=(409, 422),
+       body={"type": "object", "required": ["name", "body"], "properties": {
+           "name": {"type": "string", "pattern": "^(kb_)?[a-z][a-z0-9_]{1,39}$"},
+           "body": {"type": "string"}}}),
     Op("get", "/api/v1/prompts/{name}/versions", "Every version of a prompt", admin=True,
        errors=(404,)),
     Op("post", "/api/v1/prompts/{name}/drafts", "Save a new draft version", admin=True, ok=201,
        body={"type": "object", "required": ["body"], "properties": {"body": {"type": "string"}}},
        errors=(404, 422)),
     Op("post", "/api/v1/prompts/{name}/versions/{version}/publish",
-       "Publish a version for new calls (an older one = rollback)", admin=True, errors=(404,)),
+       "Publish a version for new calls (an older one = rollback). A draft needs every "
+       "required scenario suite passed against it, or an override reason (audited)",
+       admin=True, errors=(404, 409, 422), body=PUBLISH_INPUT),
     Op("get", "/api/v1/prompts/{name}/diff", "Unified diff of two versions", admin=True,
        query=(("from", "version number"), ("to", "version number")), errors=(404, 422)),
     Op("post", "/api/v1/prompts/{name}/preview", "Render a body or version with sample variables",
@@ -140,13 +170,35 @@ OPERATIONS: tuple[Op, ...] = (
     Op("post", "/api/v1/tools/{name}/versions", "Save a new draft version of a tool", admin=True,
        ok=201, body=TOOL_INPUT, errors=(404, 422)),
     Op("post", "/api/v1/tools/{name}/versions/{version}/publish",
-       "Publish a tool version for new calls", admin=True, errors=(404,)),
+       "Publish a tool version for new calls (a draft: as for prompts, the suites or an "
+       "override reason)", admin=True, errors=(404, 409, 422), body=PUBLISH_INPUT),
     Op("post", "/api/v1/tools/{name}/archive",
        "Archive an HTTP tool: new calls no longer get it (publish a version to restore)",
        admin=True, errors=(404, 409, 422)),
     Op("post", "/api/v1/tools/{name}/versions/{version}/test",
        "Run an HTTP tool version with sample arguments", admin=True, errors=(404, 422),
        body={"type": "object", "properties": {"arguments": OBJ}}),
+    Op("get", "/api/v1/suites", "Scenario suites with their scenarios", admin=True),
+    Op("post", "/api/v1/suites", "Create a scenario suite", admin=True, ok=201,
+       errors=(409, 422), body={"type": "object", "required": ["name"], "properties": {
+           "name": {"type": "string"}, "description": {"type": "string"},
+           "required": {"type": "boolean", "default": True}}}),
+    Op("get", "/api/v1/suites/{suite_id}", "A suite, its scenarios and recent runs",
+       admin=True, errors=(404,)),
+    Op("post", "/api/v1/suites/{suite_id}/scenarios", "Add a scenario to a suite", admin=True,
+       ok=201, errors=(404, 409, 422), body=SCENARIO_INPUT),
+    Op("post", "/api/v1/suites/{suite_id}/runs",
+       "Run a suite now, in text, against the published set or one draft; stored", admin=True,
+       ok=201, errors=(404, 422), body=TARGET_INPUT),
+    Op("get", "/api/v1/suites/runs/{run_id}", "A suite run with every transcript", admin=True,
+       errors=(422,)),
+    Op("get", "/api/v1/publish-gate", "Each required suite's latest result against a target",
+       admin=True, errors=(422,), query=(("target", TARGET_WORDS),)),
+    Op("post", "/api/v1/chat", "Text-chat tester: replay the caller's steps against a target "
+       "and return the transcript with each turn's decision (nothing is stored)", admin=True,
+       errors=(404, 422), body={"type": "object", "properties": {
+           "target": {"type": "string", "description": TARGET_WORDS},
+           "steps": SCENARIO_INPUT["properties"]["steps"]}}),
 )  # fmt: skip
 
 STATUS_TEXT = {
@@ -156,6 +208,7 @@ STATUS_TEXT = {
     404: "Not found",
     409: "Conflict with the current state",
     422: "Invalid input",
+    503: "No agent answers calls in this process (or it is draining)",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import dataclass
 from string import Template
 from typing import Any
@@ -11,10 +12,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from callcenter.scenarios.target import Target
 from callcenter.store import audit
 from callcenter.store import prompts as prompt_store
 from callcenter.store.models import PromptVersion, User, VersionStatus
-from callcenter.web.errors import Invalid, NotFound
+from callcenter.text.glossary import PROMPT_NAME as GLOSSARY_PROMPT
+from callcenter.text.glossary import GlossaryError, parse_glossary
+from callcenter.web.errors import Conflict, Invalid, NotFound
+from callcenter.web.suite_ops import check_publish
 
 MAX_BODY = 20_000
 # Values the call fills in at run time; previews use these so a template renders fully.
@@ -36,18 +41,70 @@ class PromptSummary:
     drafts: int
 
 
-def prompt_names() -> list[str]:
-    return list(prompt_store.PROMPT_FILES)
+# A knowledge-base article an admin adds: kb_ and a short lower-case name ("kb_parking").
+ARTICLE_NAME = re.compile(r"[a-z][a-z0-9_]{1,39}")
 
 
-def check_name(name: str) -> None:
-    if name not in prompt_store.PROMPT_FILES:
-        raise NotFound(f"no prompt named {name!r}")
+def prompt_names(session: Session | None = None) -> list[str]:
+    """The shipped prompts, then the knowledge-base articles admins added."""
+    names = list(prompt_store.PROMPT_FILES)
+    if session is not None:
+        names += sorted(set(prompt_store.added_article_names(session)) - set(names))
+    return names
+
+
+def is_article(name: str) -> bool:
+    """A well-formed knowledge-base article name (shipped or added)."""
+    slug = name.removeprefix(prompt_store.KNOWLEDGE_PREFIX)
+    return name.startswith(prompt_store.KNOWLEDGE_PREFIX) and bool(ARTICLE_NAME.fullmatch(slug))
+
+
+def check_name(name: str, session: Session | None = None) -> None:
+    """A shipped prompt, or (with ``session``) an article an admin added."""
+    if name in prompt_store.PROMPT_FILES:
+        return
+    if session is not None and is_article(name) and prompt_store.list_versions(session, name):
+        return
+    raise NotFound(f"no prompt named {name!r}")
+
+
+def create_article(session: Session, actor: User, slug: str, body: str) -> PromptVersion:
+    """A new knowledge-base article ``kb_<slug>``: version 1, a draft until published."""
+    slug = slug.strip().lower().removeprefix(prompt_store.KNOWLEDGE_PREFIX)
+    if not ARTICLE_NAME.fullmatch(slug):
+        raise Invalid(
+            "name: 2 to 40 characters, lower-case letters, digits and _, starting with a letter"
+        )
+    name = f"{prompt_store.KNOWLEDGE_PREFIX}{slug}"
+    if name in prompt_store.PROMPT_FILES or prompt_store.list_versions(session, name):
+        raise Conflict(f"an article named {name!r} already exists: edit it instead")
+    draft = prompt_store.create_draft(session, name, validate_body(name, body), actor.id)
+    audit.record(
+        session,
+        actor=actor,
+        action="prompt.create",
+        target_type="prompt",
+        target_id=name,
+        details={"version": draft.version, "chars": len(draft.body)},
+    )
+    return draft
+
+
+def original_of(session: Session, name: str) -> tuple[str, str] | None:
+    """For a translation ("greeting.es"): the default-language prompt's name and published
+    body, shown beside it in the editor; None for a default-language prompt."""
+    base, dot, _language = name.rpartition(".")
+    if not dot or base not in prompt_store.PROMPT_FILES:
+        return None
+    published = prompt_store.published_prompts(session).get(base)
+    if published is not None:
+        return base, published.body
+    return base, prompt_store.default_prompt_bodies().get(base, "")
 
 
 def overview(session: Session) -> list[PromptSummary]:
     out = []
-    for name in prompt_names():
+    for name in prompt_names(session):
         rows = prompt_store.list_versions(session, name)
         out.append(
             PromptSummary(
@@ -61,12 +118,12 @@ def overview(session: Session) -> list[PromptSummary]:
 
 
 def versions(session: Session, name: str) -> list[PromptVersion]:
-    check_name(name)
+    check_name(name, session)
     return prompt_store.list_versions(session, name)
 
 
 def get_version(session: Session, name: str, version: int) -> PromptVersion:
-    check_name(name)
+    check_name(name, session)
     row = session.scalar(
         select(PromptVersion).where(PromptVersion.name == name, PromptVersion.version == version)
     )
@@ -88,13 +145,18 @@ def validate_body(name: str, body: str) -> str:
             raise Invalid(f"body: variables must be a JSON object ({error})") from None
         if not isinstance(data, dict):
             raise Invalid("body: variables must be a JSON object")
+    elif name == GLOSSARY_PROMPT:
+        try:
+            parse_glossary(body, strict=True)
+        except GlossaryError as error:
+            raise Invalid(f"body: {error}") from None
     elif not Template(body).is_valid():
         raise Invalid("body: a '$' must start ${name} (write $$ for a literal dollar sign)")
     return body
 
 
 def save_draft(session: Session, actor: User, name: str, body: str) -> PromptVersion:
-    check_name(name)
+    check_name(name, session)
     draft = prompt_store.create_draft(session, name, validate_body(name, body), actor.id)
     audit.record(
         session,
@@ -107,22 +169,34 @@ def save_draft(session: Session, actor: User, name: str, body: str) -> PromptVer
     return draft
 
 
-def publish(session: Session, actor: User, name: str, version: int) -> tuple[PromptVersion, str]:
-    """Publish ``version``. Publishing one older than the live one is a rollback."""
+def publish(
+    session: Session,
+    actor: User,
+    name: str,
+    version: int,
+    *,
+    override_reason: str | None = None,
+) -> tuple[PromptVersion, str]:
+    """Publish ``version``. Publishing one older than the live one is a rollback. A draft
+    must have passed the required scenario suites, or come with an override reason."""
     row = get_version(session, name, version)
+    check_publish(session, actor, Target("prompt", name, version), row.status, override_reason)
     live = prompt_store.published_prompts(session).get(name)
     previous = live.version if live is not None else None
     action = "prompt.rollback" if previous is not None and version < previous else "prompt.publish"
     prompt_store.publish(session, row.id)
     row.published_by = actor.id
     session.flush()
+    details: dict[str, Any] = {"version": version, "previous_version": previous}
+    if override_reason and override_reason.strip():
+        details["override_reason"] = override_reason.strip()
     audit.record(
         session,
         actor=actor,
         action=action,
         target_type="prompt",
         target_id=name,
-        details={"version": version, "previous_version": previous},
+        details=details,
     )
     return row, action
 
@@ -154,7 +228,8 @@ def sample_variables(session: Session) -> dict[str, str]:
 
 def preview(name: str, body: str, variables: dict[str, Any]) -> tuple[str, list[str]]:
     """The body rendered as a call would render it, and the placeholders left unfilled."""
-    check_name(name)
+    if name not in prompt_store.PROMPT_FILES and not is_article(name):
+        raise NotFound(f"no prompt named {name!r}")
     if name == "variables":
         return body, []
     template = Template(body)

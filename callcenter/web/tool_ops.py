@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from sqlalchemy.orm import Session
 
+from callcenter.scenarios.target import Target
 from callcenter.settings import Settings
 from callcenter.store import audit
 from callcenter.store import tools as tool_store
@@ -35,6 +36,7 @@ from callcenter.tools.http_tool import (
     public_http_config,
 )
 from callcenter.web.errors import Conflict, Invalid, NotFound
+from callcenter.web.suite_ops import check_publish
 
 TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 RESERVED_NAMES = frozenset({"new"})  # /admin/tools/new is the creation form
@@ -216,19 +218,36 @@ def save(
     return row
 
 
-def publish(session: Session, actor: User, name: str, version: int) -> tuple[ToolDefinition, str]:
+def publish(
+    session: Session,
+    actor: User,
+    name: str,
+    version: int,
+    *,
+    override_reason: str | None = None,
+) -> tuple[ToolDefinition, str]:
+    """Publish ``version`` (a draft must have passed the required scenario suites, or
+    come with an override reason)."""
     row = get_version(session, name, version)
+    check_publish(session, actor, Target("tool", name, version), row.status, override_reason)
     live = tool_store.published(session, name)
     previous = live.version if live is not None else None
     action = "tool.rollback" if previous is not None and version < previous else "tool.publish"
     tool_store.publish(session, row, actor.id)
+    details: dict[str, Any] = {
+        "version": version,
+        "previous_version": previous,
+        "enabled": row.enabled,
+    }
+    if override_reason and override_reason.strip():
+        details["override_reason"] = override_reason.strip()
     audit.record(
         session,
         actor=actor,
         action=action,
         target_type="tool",
         target_id=name,
-        details={"version": version, "previous_version": previous, "enabled": row.enabled},
+        details=details,
     )
     return row, action
 

@@ -21,7 +21,7 @@ WORKDIR /app
 # Dependencies first (cached while only the code changes): install from pyproject alone.
 COPY pyproject.toml README.md ./
 RUN mkdir -p callcenter && touch callcenter/__init__.py \
-    && extras="[tracing]"; if [ "$EMBEDDED" = "true" ]; then extras="[tracing,embedded]"; fi \
+    && extras="[tracing,s3,opus]"; if [ "$EMBEDDED" = "true" ]; then extras="[tracing,s3,opus,embedded]"; fi \
     && CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON" \
        /opt/venv/bin/pip install --no-cache-dir ".${extras}" \
     && /opt/venv/bin/pip uninstall -y callcenter
@@ -30,7 +30,11 @@ COPY callcenter ./callcenter
 COPY migrations ./migrations
 COPY prompts ./prompts
 # Editable on purpose: migrations/ and prompts/ are found beside the package (store/migrate.py).
-RUN /opt/venv/bin/pip install --no-cache-dir --no-deps -e .
+# Then the end-of-turn model (Smart Turn v3.2, BSD-2-Clause) and its licence, as `make
+# install` fetches them: out of the pipecat-ai wheel (no dependencies), SHA-256 checked
+# (callcenter/audio/smart_turn_files.py). Without it every turn waits TURN_MAX_SILENCE_MS.
+RUN /opt/venv/bin/pip install --no-cache-dir --no-deps -e . \
+    && XDG_CACHE_HOME=/opt/model-cache /opt/venv/bin/python -m callcenter.audio.smart_turn_files
 
 FROM python:${PYTHON_VERSION}-slim
 ENV PATH=/opt/venv/bin:$PATH \
@@ -43,6 +47,8 @@ ENV PATH=/opt/venv/bin:$PATH \
 RUN groupadd --gid 10001 app && useradd --uid 10001 --gid app --create-home --home-dir /home/app app
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build --chown=app:app /app /app
+# Where the app looks by default: $HOME/.cache/callcenter (CACHE_DIR).
+COPY --from=build --chown=app:app /opt/model-cache/callcenter /home/app/.cache/callcenter
 WORKDIR /app
 USER 10001:10001
 EXPOSE 8080

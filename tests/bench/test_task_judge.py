@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 
 from callcenter.bench.task_caller import CallerMind, is_stall
 from callcenter.bench.task_goals import GOALS, Goal, select_goals
-from callcenter.bench.task_judge import (
+from callcenter.bench.task_store import known_texts
+from callcenter.bench.voices import only_digits, parse_voices
+from callcenter.scenarios.demo_state import (
+    demo_baseline,
+    demo_transactions,
+    reset_demo_accounts,
+)
+from callcenter.scenarios.judge import (
     AccountState,
     CallRecord,
     Spoken,
@@ -22,13 +29,6 @@ from callcenter.bench.task_judge import (
     judge,
     numbers_in,
 )
-from callcenter.bench.task_store import (
-    demo_baseline,
-    demo_transactions,
-    known_texts,
-    reset_demo_accounts,
-)
-from callcenter.bench.voices import only_digits, parse_voices
 from callcenter.store.models import Account, CardStatus, Transaction
 
 BY_NAME = {goal.name: goal for goal in GOALS}
@@ -228,6 +228,24 @@ def test_the_caller_keys_digits_says_yes_or_no_and_switches_task() -> None:
     assert say(pay, "A payment of $25.00 to Portland General Electric. Is that right?") == (
         "say: Yes, please."
     )
+    missed = "Sorry, I didn't catch that. How much would you like to pay to Portland General"
+    offer = " Electric? You can also type the amount on your keypad, including the cents."
+    assert say(pay, missed + offer) == "press: 2500#"
+    menu = (
+        "Sorry, I didn't get that. What would you like to do? You can also use your keypad:"
+        " press 1 for your balance, 2 for recent transactions, 3 for a lost or stolen card,"
+        " 4 to ask for a call back, or 0 for a colleague."
+    )
+    callback = CallerMind(BY_NAME["callback-marcus"])
+    callback.respond(GREETING)
+    assert say(callback, menu) == "press: 4#"
+    stolen = CallerMind(BY_NAME["block-stolen-card"])
+    stolen.respond(GREETING)
+    offer = "Was it lost, or stolen? You can also press 1 if it was lost, or 2 if it was stolen."
+    assert say(stolen, "Sorry, I didn't catch that. " + offer) == "press: 2#"
+    # What tiny.en clips at the edges of the agent's audio is still heard as asked.
+    clipped = "A colleague will call you back tomorrow at 3 p.m. On the number you're calling"
+    assert say(callback, clipped + " from. Is that") == "say: Yes, please."
     decline = CallerMind(BY_NAME["payment-declined-at-read-back"])
     assert say(decline, "Who would you like to pay?") == "say: Metro Transit."
     assert say(decline, "A payment of $25.00 to Metro Transit. Is that right?") == (

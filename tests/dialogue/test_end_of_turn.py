@@ -8,6 +8,7 @@ recorded sentence with a 0.8 s pause put inside it.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -51,10 +52,11 @@ def windows(ms: float, p: float) -> list[float]:
 
 
 def listen(
-    listening: Listening, frames: list[bytes], words: str | None = ""
+    listening: Listening, frames: list[bytes], words: str | None = "", *, answered: bool = False
 ) -> list[tuple[float, ListeningEvent]]:
     """Feed frames; each event with the stream time (ms) of the frame that produced it.
-    At each pause, ``words`` play the speculative transcript (None: it never comes)."""
+    At each pause, ``words`` play the speculative transcript (None: it never comes);
+    ``answered``: they wholly answer the agent's pending question."""
 
     async def go() -> list[tuple[float, ListeningEvent]]:
         out = []
@@ -62,7 +64,7 @@ def listen(
             for event in listening.feed(frame):
                 out.append((listening.position_ms, event))
                 if isinstance(event, CallerPaused) and words is not None:
-                    listening.heard_so_far(words, event.end_ms)
+                    listening.heard_so_far(words, event.end_ms, answered=answered)
         return out
 
     return asyncio.run(go())
@@ -102,8 +104,8 @@ def test_silence_alone_ends_the_turn_in_the_pause() -> None:
 
 
 def test_a_finished_turn_ends_after_the_short_silence() -> None:
-    events = listen(scripted_listening(PAUSED_SENTENCE, FixedCompletion(0.95)), FRAMES)
-    ends = turn_ends(events)
+    listening = scripted_listening(PAUSED_SENTENCE, FixedCompletion(0.95))
+    ends = turn_ends(listen(listening, FRAMES, words="Yes, please."))
     assert len(ends) == 2 and 1400 <= ends[0] <= 1600, ends
 
 
@@ -114,10 +116,29 @@ def test_an_unfinished_turn_ends_after_the_longest_wait() -> None:
     assert len(ends) == 1 and 2900 <= ends[0] <= 3150, ends  # 1 s + 2 s (+ windowing)
 
 
+def test_a_whole_answer_with_a_trailing_comma_ends_finished_not_unfinished() -> None:
+    """tiny.en writes "No, that's all." as "No, no, no,": the flow reads a no to "anything
+    else?", so the turn ends after the short silence, and is not flagged unfinished (the
+    agent would say "Take your time." over its own goodbye)."""
+    settings = make_settings(
+        vad_min_silence_ms=450, turn_max_silence_ms=1200, turn_prompt_after_ms=3000
+    )
+    endpointer = Endpointer(
+        EndpointingPolicy(min_silence_ms=450),
+        input_rate=8000,
+        vad=ScriptedVad([*windows(1000, 0.9)]),  # type: ignore[arg-type]
+    )
+    listening = Listening(settings, endpointer, completion=FixedCompletion(0.2), offload=False)
+    events = listen(listening, FRAMES, words="No, no, no,", answered=True)
+    ended = [e for _, e in events if isinstance(e, CallerTurnEnded)]
+    assert len(ended) == 1 and not ended[0].unfinished
+    assert 1400 <= turn_ends(events)[0] <= 1600
+
+
 def test_dangling_words_extend_a_pause_the_model_called_finished() -> None:
     listening = scripted_listening(PAUSED_SENTENCE, FixedCompletion(0.95))
-    ends = turn_ends(listen(listening, FRAMES, words="My account number is"))
-    assert len(ends) == 1, ends  # the first pause did not end the turn
+    ends = turn_ends(listen(listening, FRAMES * 2, words="My account number is"))
+    assert len(ends) == 1 and ends[0] > 2800, ends  # the first pause did not end the turn
 
 
 def test_without_the_pause_words_the_turn_waits_the_longest() -> None:
@@ -141,13 +162,59 @@ def test_the_words_that_mean_more_is_coming() -> None:
     assert not dictating_digits("thank you")
 
 
-def test_digits_need_a_surer_model() -> None:
-    policy = EndOfTurnPolicy(complete_at=0.5, digits_complete_at=0.85, max_silence_ms=2000)
-    assert policy.silence_ms(0.7, "Hours please") == policy.min_silence_ms
-    assert policy.silence_ms(0.7, "one zero zero") == 2000
-    assert policy.silence_ms(0.9, "one zero zero one") == policy.min_silence_ms
-    assert policy.silence_ms(None, None) == policy.min_silence_ms
+def test_only_standalone_replies_the_model_calls_finished_are_answered_fast() -> None:
+    policy = EndOfTurnPolicy(complete_at=0.5, max_silence_ms=2000)
+    replies = ("Yes.", "No, thank you.", "That's right, thanks.", "Okay.", "Yes please")
+    for reply in (*replies, "No, that's all. Goodbye.", "No, that's all goodbye"):
+        assert policy.silence_ms(0.9, reply) == policy.min_silence_ms, reply
+    assert policy.silence_ms(0.3, "Yes.") == 2000  # the model doubts it
+    for start in ("My card", "I would like to check", "one zero zero", "Yes, my card"):
+        assert policy.silence_ms(0.99, start) == 2000, start  # may be half a sentence
+    assert EndOfTurnPolicy(quick_replies=False).silence_ms(0.99, "Yes.") == 2000
+    # No verdict or no words yet: unsure, so the wait is the one above a thinking pause.
+    assert policy.verdict(None, "Hours please") == policy.verdict(0.99, None) == "unsure"
+    assert policy.silence_ms(None, None) == 2000
     assert policy.silence_ms(0.99, "check my balance and") == 2000
+
+
+def test_words_that_stop_mid_sentence_wait_for_the_gentle_prompt() -> None:
+    policy = EndOfTurnPolicy(max_silence_ms=1200, prompt_after_ms=3000)
+    assert policy.verdict(0.99, "my number is") == "unfinished"
+    assert policy.silence_ms(0.99, "my number is") == 3000
+    assert policy.silence_ms(0.2, "my number is one two") == 1200
+    assert policy.silence_ms(0.99, "No, thanks.") == policy.min_silence_ms
+
+
+def test_the_defaults_wait_out_a_0_8_s_pause_unless_the_turn_sounds_finished() -> None:
+    policy = EndOfTurnPolicy.from_settings(make_settings())
+    assert policy.max_silence_ms > 800 and policy.prompt_after_ms > policy.max_silence_ms
+    assert policy.min_silence_ms < 800  # a finished turn is still answered fast
+
+
+def test_unfinished_words_end_the_turn_flagged_after_the_prompt_wait() -> None:
+    settings = make_settings(vad_min_silence_ms=450, turn_prompt_after_ms=2500)
+    endpointer = Endpointer(
+        EndpointingPolicy(min_silence_ms=450),
+        input_rate=8000,
+        vad=ScriptedVad(windows(1000, 0.9)),  # type: ignore[arg-type]
+    )
+    listening = Listening(settings, endpointer, completion=FixedCompletion(0.95), offload=False)
+    events = listen(listening, FRAMES, words="My account number is")
+    ended = [(at, e) for at, e in events if isinstance(e, CallerTurnEnded)]
+    assert len(ended) == 1 and ended[0][1].unfinished
+    assert 3400 <= ended[0][0] <= 3650, ended  # 1 s of speech + 2.5 s
+
+
+def test_a_missing_turn_model_waits_out_a_thinking_pause(tmp_path: Path) -> None:
+    settings = make_settings(cache_dir=tmp_path)  # no model file there
+    endpointer = Endpointer(
+        EndpointingPolicy(min_silence_ms=settings.vad_min_silence_ms),
+        input_rate=8000,
+        vad=ScriptedVad(PAUSED_SENTENCE),  # type: ignore[arg-type]
+    )
+    listening = Listening(settings, endpointer, offload=False)
+    assert listening.completion is None
+    assert len(turn_ends(listen(listening, FRAMES, words="I would like to check"))) == 1
 
 
 @pytest.mark.models
@@ -182,14 +249,47 @@ def test_the_agent_does_not_speak_into_a_pause_after_dangling_words() -> None:
         Speech(500, 1800, "My account number is"),
         Speech(2600, 4000, "My account number is one zero zero one"),
     ]
-    words = EndOfTurnPolicy(min_silence_ms=600, max_silence_ms=2000)
+    words = EndOfTurnPolicy(min_silence_ms=600, max_silence_ms=1200)
     call = run(place_call(script, lambda _m: "Thank you.", until_ms=8000, end_policy=words))
-    assert call.at_ms(CallerTurnEnded) == [4600]  # the pause (endpoint 600 ms) did not end it
+    assert call.at_ms(CallerTurnEnded) == [5200]  # the pause did not end it; digits: 1.2 s
     # Nothing reached the caller between the greeting and the real end of the turn (the
     # speculative reply for the pause was held at its gate, then dropped).
     played = [round((t - call.start) * 1000) for t in call.twilio.first_audio_at]
-    assert not [ms for ms in played if 1000 < ms < 4600], played
-    assert not [ms for ms in call.at_ms(AgentAudioSent) if 1000 < ms < 4600]
-    assert call.state_at(4800) == AgentState.speaking
+    assert not [ms for ms in played if 1000 < ms < 5200], played
+    assert not [ms for ms in call.at_ms(AgentAudioSent) if 1000 < ms < 5200]
+    assert call.state_at(5400) == AgentState.speaking
     users = [m["content"] for m in call.session.conversation.history if m["role"] == "user"]
     assert users == ["My account number is one zero zero one"]
+
+
+def test_a_caller_silent_mid_sentence_is_prompted_gently_not_answered() -> None:
+    """ "My account number is" ... 4.7 s of silence ... "one zero zero one four"."""
+    from callcenter.dialogue.events import AgentAudioSent
+    from tests.dialogue.timeline import Speech, place_call, run
+
+    script = [
+        Speech(500, 1800, "My account number is"),
+        Speech(6500, 7800, "one zero zero one four"),
+    ]
+    policy = EndOfTurnPolicy(min_silence_ms=600, max_silence_ms=1200, prompt_after_ms=2500)
+
+    def brain(messages: list[dict[str, str]]) -> str:
+        return "Heard: " + [m for m in messages if m["role"] == "user"][-1]["content"]
+
+    call = run(place_call(script, brain, until_ms=11000, end_policy=policy))
+    ended = call.of(CallerTurnEnded)
+    assert [e.unfinished for e in ended] == [True, False]
+    assert call.at_ms(CallerTurnEnded)[0] == 4300  # 2.5 s after the words stopped
+    said = [m["content"] for m in call.session.conversation.history if m["role"] == "assistant"]
+    assert said[-2:] == ["Take your time.", "Heard: My account number is one zero zero one four"]
+    assert "take_your_time" in call.log.kinds()
+    # Nothing but the gentle prompt between the greeting and the caller's real end of turn.
+    spoken = [ms for ms in call.at_ms(AgentAudioSent) if 1000 < ms < 8400]
+    assert spoken and all(4300 <= ms < 5000 for ms in spoken), spoken
+    users = [m["content"] for m in call.session.conversation.history if m["role"] == "user"]
+    assert users == ["My account number is one zero zero one four"]
+
+
+def test_a_question_is_finished_whatever_its_last_word() -> None:
+    assert not words_unfinished("Can you repeat that?")
+    assert words_unfinished("I think that")

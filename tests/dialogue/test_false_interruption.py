@@ -14,7 +14,7 @@ from callcenter.dialogue.backchannel import is_backchannel
 from callcenter.dialogue.events import Interrupted, PlaybackFinished, Resumed
 from callcenter.llm.base import Message
 from tests.dialogue.test_timeline import LONG, agent_texts, last_user, user_texts
-from tests.dialogue.timeline import Call, Speech, place_call, run
+from tests.dialogue.timeline import Call, Speech, make_settings, place_call, run
 
 
 def brain(messages: Sequence[Message]) -> str:
@@ -87,3 +87,39 @@ def test_the_simulator_reads_when_the_agent_went_quiet() -> None:
     audio = float_to_ulaw(np.concatenate([tone, np.zeros(4000, np.float32), tone]))
     assert quiet_from(audio, 500, None) == 1000  # quiet from 1 s (for 0.5 s)
     assert quiet_from(audio, 500, 800) == 800  # the clear came first
+
+
+def test_the_agent_pauses_at_the_first_sound_and_goes_on_after_a_click() -> None:
+    call = over_the_agent("", 40)  # shorter than any word: never a candidate
+    assert call.of(Interrupted) == [] and call.twilio.clears == []
+    assert agent_texts(call)[-1] == LONG
+    played = played_ms(call)
+    assert not [ms for ms in played if 4100 < ms < 4300]  # paused at once
+    assert [ms for ms in played if ms > 5000]  # and went on
+
+
+def test_a_real_interruption_pauses_the_agent_at_its_first_frame() -> None:
+    call = over_the_agent("Wait, what?", 400)
+    reactions = [p["reaction_ms"] for kind, p in call.log.events if kind == "barge_in"]
+    assert reactions and reactions[0] <= 40  # the frame the sound arrived in, then paused
+
+
+def test_a_yes_over_a_re_prompt_answers_it() -> None:
+    # Silent after the greeting; the agent asks again just as the caller says "Yeah."
+    # (late): that is the caller's answer, not a backchannel to talk over.
+    settings = make_settings(silence_reprompt_s=3.0)
+    script = [Speech(3900, 4300, "Yeah.")]
+    call = run(place_call(script, brain, until_ms=9000, settings=settings))
+    assert "reprompt" in call.log.kinds()
+    assert call.of(Resumed) == []
+    assert user_texts(call) == ["Yeah."]
+    assert agent_texts(call)[-1] == "Sure."  # answered
+
+
+def test_a_mm_hmm_over_an_answer_is_still_a_backchannel_after_a_re_prompt() -> None:
+    settings = make_settings(silence_reprompt_s=3.0)
+    script = [Speech(5000, 6000, "Tell me about your branches."), Speech(9000, 9400, "Mm-hmm.")]
+    call = run(place_call(script, brain, until_ms=20000, settings=settings))
+    assert "reprompt" in call.log.kinds()
+    assert [e.heard for e in call.of(Resumed)] == ["Mm-hmm."]
+    assert agent_texts(call)[-1] == LONG

@@ -29,7 +29,7 @@ from tests.dialogue.timeline import Call, Speech, make_settings, place_call, run
 HOURS = "We are open Monday to Friday, nine to five."
 LONG = (
     "We have branches in the harbor district, downtown, and by the airport, "
-    "and each one offers the full range of our services, six days a week, "
+    "and each one offers the full range of our services, Monday to Saturday, "
     "with advisers on hand for loans, savings, and business accounts."
 )
 
@@ -193,6 +193,17 @@ def test_caller_speech_keeps_the_silence_clock_from_running_out() -> None:
     assert call.hangups == []
 
 
+def test_a_caller_who_answers_after_a_re_prompt_gets_the_full_count_again() -> None:
+    settings = make_settings(silence_reprompt_s=3.0, silence_max_reprompts=1)
+    # Silent past one re-prompt, answers, then silent again: re-prompted once more
+    # (count 1 again) before the goodbye, not hung up on at the second silence.
+    script = [Speech(5000, 5600, "Hours?")]
+    call = run(place_call(script, answer_hours, until_ms=22000, settings=settings))
+    reprompts = [p["count"] for kind, p in call.log.events if kind == "reprompt"]
+    assert reprompts == [1, 1]
+    assert len(call.hangups) == 1
+
+
 def test_keyed_digits_end_with_a_pause_or_a_hash() -> None:
     keys = {600: "1", 700: "0", 800: "0", 900: "1"}  # no '#': the 2.5 s pause ends the run
     call = run(place_call([], last_user, until_ms=6000, keys=keys))
@@ -260,6 +271,16 @@ def test_invented_account_data_is_withheld_from_an_unverified_caller() -> None:
     assert "guarded" in call.log.kinds()
 
 
+def test_a_number_no_source_states_is_withheld_in_the_free_llm_mode() -> None:
+    script = [Speech(500, 1500, "How many branches do you have?")]
+    brain = lambda _m: "We have 37 branches in the city. Most have parking."  # noqa: E731
+    call = run(place_call(script, brain, until_ms=8000))
+    spoken = agent_texts(call)[-1]
+    assert "37" not in spoken and "parking" not in spoken
+    assert "don't have that information" in spoken
+    assert ("guarded", {"clause": "[withheld]", "why": "ungrounded"}) in call.log.events
+
+
 class KeyedReplier:
     """Another replier plugged in through the services (as task flows are): it waits for
     the turn to be confirmed before its effect, and tells the ASR what it expects."""
@@ -284,6 +305,15 @@ class KeyedReplier:
     def asr_hint(self) -> str | None:
         asked = self.scope.conversation.last_agent_text() or ""
         return "date" if "born" in asked else None
+
+    def answers(self, text: str) -> bool:
+        return False
+
+    def reprompt(self) -> str | None:
+        return None
+
+    def pending_question(self) -> str | None:
+        return None
 
 
 def test_a_replier_plugged_into_the_services_answers_the_call() -> None:

@@ -33,6 +33,7 @@ from callcenter.dialogue.listening import ListeningEvent
 from callcenter.dialogue.ports import StreamContext
 from callcenter.dialogue.prompts import default_prompt_set
 from callcenter.dialogue.replying import ReplierFactory
+from callcenter.dialogue.returning import CallerMemory
 from callcenter.dialogue.services import SessionServices
 from callcenter.dialogue.session import CallSession
 from callcenter.dialogue.voice import PhraseCache
@@ -46,6 +47,7 @@ from callcenter.llm.base import (
 )
 from callcenter.settings import Settings, load_settings
 from callcenter.simulator.twilio_buffer import PlayoutBuffer
+from callcenter.store.calls import TURN_READINGS
 from callcenter.store.models import ToolStatus
 from callcenter.tools.base import Action, ToolCall, ToolOutcome
 from callcenter.tools.context import CallContext
@@ -122,10 +124,15 @@ class ScriptedListening:
         self.position_ms = 0
         self._onset: int | None = None
         self._hold: dict[int, int] = {}  # speech end_ms -> silence that ends its pause
+        self._unfinished: set[int] = set()  # speech end_ms whose words stopped mid-sentence
 
-    def heard_so_far(self, text: str, end_ms: float) -> None:
-        if self.end_policy is not None:
-            self._hold[int(end_ms)] = self.end_policy.silence_ms(None, text)
+    def heard_so_far(self, text: str, end_ms: float, *, answered: bool = False) -> None:
+        # The turn model (not scripted) would call every pause finished: the words decide.
+        policy = self.end_policy
+        if policy is not None:
+            self._hold[int(end_ms)] = policy.silence_ms(1.0, text, answered=answered)
+            if policy.prompt_after_ms and policy.verdict(1.0, text) == "unfinished":
+                self._unfinished.add(int(end_ms))
 
     def _current(self) -> Speech | None:
         return next((s for s in self.script if s.start_ms <= self.position_ms < s.end_ms), None)
@@ -133,6 +140,10 @@ class ScriptedListening:
     @property
     def in_speech(self) -> bool:
         return self._current() is not None
+
+    @property
+    def hearing_speech(self) -> bool:
+        return self.in_speech
 
     @property
     def in_turn(self) -> bool:
@@ -160,8 +171,15 @@ class ScriptedListening:
                 out.append(CallerPaused(audio, end_ms=speech.end_ms, end_wall=end_wall))
             elif silent_for == self._hold.get(speech.end_ms, self.endpoint_ms):
                 self._onset = None
+                unfinished = speech.end_ms in self._unfinished
                 out.append(
-                    CallerTurnEnded(audio, speech.end_ms, end_wall, lag_s=silent_for / 1000.0)
+                    CallerTurnEnded(
+                        audio,
+                        speech.end_ms,
+                        end_wall,
+                        lag_s=silent_for / 1000.0,
+                        unfinished=unfinished,
+                    )
                 )
         return out
 
@@ -235,7 +253,11 @@ class ScriptedVoice:
     sample_rate = 8000
 
     async def stream(self, text: str) -> AsyncIterator[AudioChunk]:
-        samples = len(text) * TTS_MS_PER_CHAR * 8
+        async for chunk in self.stream_at_rate(text, 1.0):
+            yield chunk
+
+    async def stream_at_rate(self, text: str, rate: float) -> AsyncIterator[AudioChunk]:
+        samples = int(len(text) * TTS_MS_PER_CHAR * 8 / rate)
         await asyncio.sleep(0.05)
         yield AudioChunk(np.zeros(samples, dtype=np.float32), 8000)
 
@@ -287,10 +309,18 @@ class MemoryCallLog:
         self.caller_turns[seq] = text
 
     def drop_turn(self, seq: int) -> None:
+        # As the store does (calls.delete_turn): the turn and its readings go.
         self.dropped.append(seq)
         self.caller_turns.pop(seq, None)
+        self.events = [
+            (kind, payload)
+            for kind, payload in self.events
+            if not (kind in TURN_READINGS and payload.get("seq") == seq)
+        ]
 
-    def agent_turn_started(self, seq: int, text: str, *, latency_ms: int | None) -> None:
+    def agent_turn_started(
+        self, seq: int, text: str, *, latency_ms: int | None, played_ms: float = 0.0
+    ) -> None:
         self.agent_turns[seq] = {"text": text, "latency_ms": latency_ms}
 
     def agent_turn_finished(
@@ -389,8 +419,12 @@ async def place_call(
     greeting: str = "Hello.",
     make_replier: ReplierFactory | None = None,
     end_policy: EndOfTurnPolicy | None = None,
+    outbound: bool = False,
+    caller_memory: CallerMemory | None = None,
+    caller_number: str = "",
 ) -> Call:
-    """Run one call for ``until_ms`` of stream time; ``keys`` maps stream ms to a DTMF key."""
+    """Run one call for ``until_ms`` of stream time; ``keys`` maps stream ms to a DTMF key.
+    ``outbound``: a call we placed, screened for voicemail by our own check."""
     loop = asyncio.get_running_loop()
     settings = settings or make_settings()
     synthesizer = ScriptedVoice()
@@ -417,9 +451,11 @@ async def place_call(
         recorder=None,  # type: ignore[arg-type]  # the call log below replaces it
         tools=toolbox,  # type: ignore[arg-type]
         call_control=Line(),
+        warm_llm_prefix=settings.dialogue_mode == "llm",
     )
     if make_replier is not None:
         services.make_replier = make_replier
+    services.caller_memory = caller_memory
     defaults = default_prompt_set()
     prompts = replace(defaults, bodies={**defaults.bodies, "greeting": greeting})
     twilio = TwilioPlayout()
@@ -448,7 +484,10 @@ async def place_call(
         events,
         dict(keys or {}),
     )
+    await session.recall_caller(caller_number)
     call.start = loop.time()
+    if outbound:
+        session.screen_for_voicemail()
     await session.start()
     silence = b"\xff" * (FRAME_MS * 8)
     for ms in range(0, until_ms, FRAME_MS):

@@ -17,7 +17,7 @@ from callcenter.bench.voice import human_interruptions, interruption_call
 from callcenter.dialogue.prompts import backchannel_lines, default_prompt_set
 from callcenter.simulator.caller import CallRemote, SimulationOptions, run_call
 from callcenter.simulator.result import SimulationResult
-from callcenter.simulator.script import Dtmf, Hangup, Interrupt, Say, Step, WaitAgent
+from callcenter.simulator.script import Dtmf, Hangup, Interrupt, Say, Silence, Step, WaitAgent
 from callcenter.store.db import make_session_factory
 from callcenter.store.models import Call, CallEvent, Speaker, ToolInvocation, Turn
 from tests.e2e.conftest import ACCOUNT_SID, AUTH_TOKEN, LONG_REPLY, SpeechApp
@@ -56,7 +56,9 @@ async def test_caller_question_gets_a_relevant_spoken_answer(speech_app: SpeechA
 
     turns = turns_of(speech_app, result.call_sid)
     caller = [t for t in turns if t.speaker == Speaker.caller]
-    assert caller and "hours" in words(caller[0].text)
+    # "opening", not "hours": under load tiny.en has written "opening nowers" (the answer
+    # still found its article, which the checks above and below are about).
+    assert caller and "opening" in words(caller[0].text)
     agent = [t for t in turns if t.speaker == Speaker.agent]
     assert agent[0].heard_text == agent[0].text  # the greeting, played in full
     answer = agent[-1]
@@ -268,3 +270,57 @@ async def test_every_one_of_several_interruptions_stops_the_agent(speech_app: Sp
             for e in session.scalars(select(CallEvent).where(CallEvent.call_id == call_row.id))
         ]
     assert "error" not in kinds and kinds.count("barge_in") >= 3
+
+
+async def test_the_agent_does_not_speak_into_a_thinking_pause(speech_app: SpeechApp) -> None:
+    # "I would like to check" ... 0.8 s ... "the balance on my savings account."
+    first, rest = "I would like to check", "the balance on my savings account."
+    result = await call(
+        speech_app, [GREETING, Say(text=first), Silence(800), Say(text=rest), REPLY, Hangup()]
+    )
+    ends = [e.t_ms for e in result.of_kind("caller_speech_end")]
+    starts = [e.t_ms for e in result.of_kind("caller_speech_start")]
+    pause_start, pause_end = ends[0], starts[1]
+    assert pause_end - pause_start >= 800
+    spoken = [e.t_ms for e in result.of_kind("agent_media") if pause_start < e.t_ms < pause_end]
+    assert spoken == [], spoken  # nothing was said into the pause
+    # The call's rows are written by a background writer: give it a moment.
+    caller: list[Turn] = []
+    for _ in range(50):
+        caller = [t for t in turns_of(speech_app, result.call_sid) if t.speaker == Speaker.caller]
+        if caller:
+            break
+        await asyncio.sleep(0.1)
+    assert len(caller) == 1, [t.text for t in caller]  # one turn, answered once
+    heard = words(caller[0].text)
+    assert "check" in heard and "balance" in heard, caller[0].text
+
+
+async def test_a_mm_hmm_does_not_stop_the_agent_and_an_interruption_quiets_it(
+    speech_app: SpeechApp,
+) -> None:
+    # The agent pauses while the caller's sound is judged: a slow ASR makes that pause long.
+    long_answer = WaitAgent(quiet_ms=8000, timeout_ms=90_000)
+    asked = Say(text="Tell me everything about your branches.")
+    result = await call(
+        speech_app,
+        [GREETING, asked, Interrupt(say=Say(text="Mm-hmm."), after_ms=1500), long_answer],
+    )
+    assert not result.of_kind("clear_received"), result.kinds()
+    answers: list[Turn] = []
+    for _ in range(50):  # the call's rows are written by a background writer
+        turns = turns_of(speech_app, result.call_sid)
+        answers = [t for t in turns if t.speaker == Speaker.agent and LONG_REPLY in t.text]
+        if answers and answers[0].heard_text is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert answers, [t.text for t in turns]
+    # Played to the end (a backchannel may open it), nothing cut.
+    assert answers[0].heard_text == answers[0].text and not answers[0].interrupted
+
+    wait = Interrupt(say=Say(text="Wait, stop. What are your opening hours?"), after_ms=1500)
+    result = await call(speech_app, [GREETING, asked, wait, REPLY, Hangup()])
+    (cut_in,) = result.interruptions
+    # It went quiet before the words were known (how fast: `callcenter bench turns`).
+    assert cut_in.clear_ms is not None and cut_in.quiet_delay_ms is not None, cut_in
+    assert cut_in.quiet_delay_ms < cut_in.clear_ms - cut_in.onset_ms, cut_in

@@ -45,8 +45,9 @@ RULES = [
     # Loose patterns: under CI load tiny.en sometimes hears "opening hours" as "opening now"
     # or "address" as "a dress"; the tests are about reliability, not recognition.
     Rule(match=r"\bopen|\bhours", reply="We are open Monday to Friday, from eight to eight."),
-    Rule(match=r"dress|\bwhere", reply="Our address is twelve Harbor Street."),
-    Rule(match=r"branch|how many", reply="We have three branches in town."),
+    # No number the knowledge base does not hold: the number guard would withhold it.
+    Rule(match=r"dress|\bwhere", reply="Our main office is on Harbor Street."),
+    Rule(match=r"branch|how many", reply="We have branches in Boston, Providence and Hartford."),
     # Answered after a long stall: a crash test kills the server while it waits.
     # Several words: tiny.en does not always hear "slow" in that sentence.
     Rule(match=r"\bslow\b|\bsomething\b|\bcheck\b", reply="Here is the slow answer.", stall_s=60),

@@ -8,12 +8,12 @@ import httpx
 import numpy as np
 import pytest
 
-from callcenter.asr import make_local_transcriber, make_transcriber
+from callcenter.asr import make_local_transcriber, make_transcriber, wire
 from callcenter.asr.base import HINT_DIGITS
 from callcenter.asr.bench import endpointed_utterances, phone_frames, phone_path
 from callcenter.asr.remote import RemoteTranscriber
 from callcenter.audio.vad import EndpointingPolicy
-from callcenter.remote import RemoteServiceError, wire
+from callcenter.remote import RemoteServiceError
 from callcenter.settings import load_settings
 from tests.remote.conftest import ASR_ENV, metric
 from tests.support.paths import SPEECH
@@ -91,7 +91,12 @@ async def test_a_caller_that_gives_up_is_abandoned_not_answered(
     before = metric(asr_url, "asr_requests_total", outcome="abandoned")
     try:
         task = asyncio.ensure_future(remote.transcribe(sentences[0]))
-        await asyncio.sleep(0.1)  # sent, waiting in the batch window (300 ms)
+        # Cancel once the server holds it (queued in the batch window or decoding), not
+        # after a fixed sleep: on a busy machine the request may not have left yet.
+        for _ in range(100):
+            if await asyncio.to_thread(metric, asr_url, "asr_in_flight") >= 1:
+                break
+            await asyncio.sleep(0.02)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

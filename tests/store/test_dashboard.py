@@ -92,3 +92,68 @@ def test_the_numbers_come_from_the_records(session: Session) -> None:
     empty = dashboard.build(session, HOUR + timedelta(days=1), HOUR + timedelta(days=2))
     assert empty.calls == 0 and empty.containment is None
     assert empty.answer_latency_ms == {"p50": None, "p95": None}
+
+
+def test_calls_whose_caller_sounded_frustrated_are_counted(session: Session) -> None:
+    calm, cross, old = (
+        _call(session, HOUR + timedelta(minutes=5), CallStatus.completed),
+        _call(session, HOUR + timedelta(minutes=6), CallStatus.completed),
+        _call(session, HOUR - timedelta(days=2), CallStatus.completed),
+    )
+    levels = {calm.id: (0.1, 0.2), cross.id: (0.2, 0.5, 0.6), old.id: (0.9,)}
+    session.add_all(
+        CallEvent(call_id=call_id, kind="mood", payload={"seq": n, "frustration": level})
+        for call_id, seq in levels.items()
+        for n, level in enumerate(seq, start=1)
+    )
+    session.flush()
+    d = dashboard.build(session, HOUR, HOUR + timedelta(hours=2))
+    assert d.frustrated_calls == 1  # once per call, and only calls in the period
+    assert d.as_dict()["frustrated_calls"] == 1
+
+
+FLOW_TOOLS = {"balance": "get_balance", "block_card": "block_card", "verify": "verify_identity"}
+
+
+def _flow_turn(call: Call, **payload: str | None) -> CallEvent:
+    return CallEvent(call_id=call.id, kind="flow_turn", payload=payload)
+
+
+def test_task_success_by_flow_counts_calls_that_asked_and_those_the_tool_completed(
+    session: Session,
+) -> None:
+    asked_balance = [
+        _call(session, HOUR + timedelta(minutes=m), CallStatus.completed) for m in (1, 2, 3)
+    ]
+    card = _call(session, HOUR + timedelta(minutes=4), CallStatus.transferred)
+    earlier = _call(session, HOUR - timedelta(days=2), CallStatus.completed)
+    session.add_all(
+        [
+            # Asked as the intent, then run as the flow: one call counts once.
+            _flow_turn(asked_balance[0], intent="balance", flow="verify"),
+            _flow_turn(asked_balance[0], intent=None, flow="balance"),
+            _flow_turn(asked_balance[1], intent="balance", flow="verify"),
+            _flow_turn(asked_balance[2], intent="balance", flow=None),
+            _flow_turn(card, intent="block_card", flow="block_card"),
+            _flow_turn(earlier, intent="balance", flow="balance"),  # outside the period
+            ToolInvocation(
+                call_id=asked_balance[0].id, name="verify_identity", status=ToolStatus.ok
+            ),
+            ToolInvocation(call_id=asked_balance[0].id, name="get_balance", status=ToolStatus.ok),
+            ToolInvocation(
+                call_id=asked_balance[1].id, name="verify_identity", status=ToolStatus.refused
+            ),
+            # A tool of another flow does not complete this one.
+            ToolInvocation(call_id=asked_balance[2].id, name="block_card", status=ToolStatus.ok),
+            ToolInvocation(call_id=card.id, name="block_card", status=ToolStatus.error),
+            ToolInvocation(call_id=earlier.id, name="get_balance", status=ToolStatus.ok),
+        ]
+    )
+    session.flush()
+
+    flows = dashboard.build(session, HOUR, HOUR + timedelta(hours=1), FLOW_TOOLS).flow_success
+    by_flow = {row["flow"]: (row["ok"], row["total"]) for row in flows}
+    assert by_flow == {"balance": (1, 3), "verify": (1, 2), "block_card": (0, 1)}
+    assert flows[0]["flow"] == "balance" and round(flows[0]["rate"], 3) == 0.333
+    # Without the flows' tools there is nothing to count.
+    assert dashboard.build(session, HOUR, HOUR + timedelta(hours=1)).flow_success == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from sqlalchemy import Engine, text
@@ -59,11 +60,22 @@ async def test_writes_wait_while_the_database_is_unreachable() -> None:
     engine = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")
     recorder = CallRecorder(make_session_factory(engine), retry_initial_s=0.05, retry_max_s=0.1)
     future = recorder.submit(lambda s: s.execute(text("SELECT 1")))
-    await asyncio.sleep(0.5)
-    assert not future.done()
-    assert recorder.pending == 0  # taken by the writer thread, retrying
-    assert recorder.database_ok is False
-    assert recorder.failed_attempts >= 2
-    future.cancel()
-    recorder.close(timeout_s=1.0)
-    engine.dispose()
+    try:
+        # Polled, not slept: a loaded machine may take longer over each refused connect.
+        def retried_twice() -> bool:
+            deadline = time.monotonic() + 10.0
+            while recorder.failed_attempts < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            return recorder.failed_attempts >= 2
+
+        assert await asyncio.to_thread(retried_twice)
+        assert not future.done()
+        assert recorder.pending == 0  # taken by the writer thread, retrying
+        assert recorder.database_ok is False
+    finally:
+        # Always stop the writer: a thread left retrying outlives the test and logs into
+        # the streams pytest has closed.
+        future.cancel()
+        recorder.close(timeout_s=1.0)
+        engine.dispose()
+    assert not recorder.running

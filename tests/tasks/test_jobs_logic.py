@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from callcenter.recordings import DiskRecordings
 from callcenter.settings import load_settings
 from callcenter.store.calls import add_tool_invocation, add_turn, get_or_create_call
 from callcenter.store.db import transaction
@@ -206,7 +207,7 @@ def test_retention_purges_old_calls_but_keeps_open_handoffs(
         session.add(CallEvent(call_id=old_plain, kind="dtmf", payload={}))
     kept, gone = tmp_path / f"{old_open}.wav", tmp_path / f"{old_plain}.wav"
     kept.write_bytes(b"RIFF"), gone.write_bytes(b"RIFF")
-    report = purge_expired(db_factory, 30, batch=1, recordings_dir=tmp_path)
+    report = purge_expired(db_factory, 30, batch=1, recordings=DiskRecordings(tmp_path))
     assert report.calls == 2 and report.recordings == 1
     assert kept.exists() and not gone.exists()
     with db_factory() as session:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from callcenter.dialogue.escalation import EscalationReason
 from callcenter.llm.openai_compat import OpenAICompatChatModel
 from callcenter.settings import load_settings
-from callcenter.store.calls import add_turn, list_turns
+from callcenter.store.calls import add_event, add_turn, list_turns
 from callcenter.store.db import transaction
 from callcenter.store.models import Call, Handoff, OutboxJob, Speaker
 from callcenter.tasks.celery_app import make_celery
@@ -115,6 +115,25 @@ def test_fallback_summary_of_an_unverified_call(db_factory: sessionmaker[Session
     assert "Caller identity not verified" in summary["open_items"]
 
 
+def test_the_summary_carries_the_callers_mood_at_handoff(
+    db_factory: sessionmaker[Session],
+) -> None:
+    # The escalation event carries the smoothed mood (dialogue/session.py): the summary
+    # shows the level, and a frustrated voice makes the sentiment "frustrated" even when
+    # the words were polite.
+    ctx = seed_and_open_call(db_factory)
+    record(db_factory, ctx, [("caller", "I would like to check my balance, please.")])
+    with transaction(db_factory) as session:
+        quiet = create_handoff(session, ctx.call_id, "caller_request", "queue:support")
+        assert quiet.summary["frustration"] is None
+        mood = {"frustration": 0.7234, "turns": [0.6, 0.8]}
+        add_event(session, call_id=ctx.call_id, kind="escalation", payload={"mood": mood})
+        summary = create_handoff(session, ctx.call_id, "frustration", "queue:support").summary
+    assert summary["frustration"] == 0.723
+    assert summary["sentiment"] == "frustrated"
+    assert summary["reason"] == "frustration"
+
+
 # --- the LLM summary ------------------------------------------------------------------------
 
 
@@ -166,6 +185,19 @@ def test_llm_summary_replaces_the_fallback_once(
     assert "four three two one" not in json.dumps(llm.requests[-1].messages)
     assert run_summary(db_factory, handoff_id, lambda: model_factory(llm)) == "already"
     assert len(llm.requests) == 1
+
+
+def test_the_summary_is_asked_for_in_the_human_agents_language(
+    db_factory: sessionmaker[Session],
+    paying_call: tuple[CallContext, ToolExecutor],
+    llm: ScriptedLLMServer,
+) -> None:
+    ctx, _ = paying_call
+    handoff_id = new_handoff(db_factory, ctx)
+    llm.clear()
+    assert run_summary(db_factory, handoff_id, lambda: model_factory(llm), "de") == "llm"
+    system = llm.requests[-1].messages[0]["content"]
+    assert "notes in German" in system, system
 
 
 @pytest.mark.parametrize("caller_says", ["gibberish", "outage", "something else"])

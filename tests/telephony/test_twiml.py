@@ -55,3 +55,17 @@ def test_fallback_dials_once_then_apologises() -> None:
     assert [child.tag for child in last] == ["Say", "Hangup"]
     no_number = ET.fromstring(fallback_twiml(load_settings(), "c1", already_fell_back=False))
     assert [child.tag for child in no_number] == ["Say", "Hangup"]
+
+
+def test_the_recording_notice_is_said_before_the_stream_only_when_recording() -> None:
+    notice = "Calls to Harbor Bank are recorded for training."
+    recorded = load_settings(public_url="https://a.example", recording_notice=notice)
+    root = ET.fromstring(answer_twiml(recorded, "c1", "1.a"))
+    assert [child.tag for child in root] == ["Say", "Connect"]
+    assert root[0].text == notice
+
+    off = load_settings(public_url="https://a.example", recording_notice=notice,
+                        recording_enabled=False)  # fmt: skip
+    assert [child.tag for child in ET.fromstring(answer_twiml(off, "c1", "1.a"))] == ["Connect"]
+    silent = load_settings(public_url="https://a.example", recording_notice="  ")
+    assert [child.tag for child in ET.fromstring(answer_twiml(silent, "c1", "1.a"))] == ["Connect"]

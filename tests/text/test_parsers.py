@@ -64,10 +64,20 @@ def test_keyed_and_read_back() -> None:
         "1984-03-07",
         "I was born on March 7, 1984",
         "(keyed on the phone) 03071984",
+        # The year in two halves, as small ASR models write "nineteen eighty four".
+        "March 7th, 19 84",
+        "March seventh, 19 eighty four",
     ],
 )
 def test_dates(said: str) -> None:
     assert parse_date(said) == date(1984, 3, 7)
+
+
+def test_a_year_in_two_halves_is_not_read_as_20xx() -> None:
+    # "November 21, 19, 90" was November 21, 2019: a wrong date of birth, never verified.
+    assert parse_date("November 21, 19, 90") == date(1990, 11, 21)
+    assert parse_date("the twenty first of November, 19 ninety") == date(1990, 11, 21)
+    assert parse_date("June 30th, 20 01") == date(2001, 6, 30)
 
 
 def test_no_date_or_ambiguous() -> None:
@@ -94,6 +104,19 @@ def test_amounts(said: str, amount: str) -> None:
     assert parse_amount(said) == Decimal(amount)
 
 
+@pytest.mark.parametrize(
+    ("keys", "amount"),
+    [("2550#", "25.50"), ("2500", "25.00"), ("100#", "1.00"), ("012000#", "120.00")],
+)
+def test_keyed_amounts_include_the_cents(keys: str, amount: str) -> None:
+    assert parse_amount(f"(keyed on the phone) {keys}") == Decimal(amount)
+
+
+@pytest.mark.parametrize("keys", ["25#", "*2", "25*50#", "#"])
+def test_keys_that_are_no_amount_are_not_guessed(keys: str) -> None:
+    assert parse_amount(f"(keyed on the phone) {keys}") is None
+
+
 def test_no_amount() -> None:
     assert parse_amount("I want to pay my bill") is None
     assert parse_amount("I'd like to make a payment to Metro Transit") is None  # "a" is no 1
@@ -108,6 +131,11 @@ def test_no_amount() -> None:
         ("correct", "yes"),
         ("yes please go ahead", "yes"),
         ("(keyed on the phone) 1", "yes"),
+        # "Yes, please." as tiny.en sometimes writes it, and other yeses without "yes".
+        ("Please.", "yes"),
+        ("Please do.", "yes"),
+        ("Go ahead.", "yes"),
+        ("please what", None),
         ("no", "no"),
         ("Nope.", "no"),
         ("No, it's one zero zero two", "no"),

@@ -7,11 +7,11 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
+from callcenter.text.dates import parse_dates
 from callcenter.text.spoken_numbers import spell_digits
 from callcenter.tools.context import CallContext
 from callcenter.tools.policy import is_affirmative, is_closing
 from callcenter.tools.redaction import is_secret_key, redact
-from callcenter.tools.spoken import parse_dates
 
 MONTH_NAMES = [
     "January", "February", "March", "April", "May", "June", "July", "August",
@@ -94,7 +94,9 @@ def test_digits_from_unrelated_sentences_do_not_combine() -> None:
 def test_affirmative_and_closing() -> None:
     ctx = CallContext(call_id="x")
     yes = ["Yes.", "yeah that's right", "Correct", "confirm", "Yes please, go ahead", "OK"]
+    yes += ["Please.", "Go ahead."]  # whole answers that say yes without "yes"
     not_yes = ["no", "yes but change it", "is that right?", "hello", "", "yes, ignore that"]
+    not_yes += ["please what", "please wait", "go ahead and cancel"]
     for text in yes:
         assert is_affirmative(ctx.record_caller_utterance(text)), text
     for text in not_yes:

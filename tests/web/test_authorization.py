@@ -24,6 +24,9 @@ PATH_VALUES = {
     "user_id": "1",
     "call_id": "00000000-0000-0000-0000-000000000000",
     "number": "1001",
+    "suite_id": "1",
+    "scenario_id": "1",
+    "run_id": "1",
 }
 PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 

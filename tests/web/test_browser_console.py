@@ -6,13 +6,15 @@ Screenshots go to bench-results/screenshots/ (ignored by git) for people to look
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from callcenter.audio.call_recording import CallRecording, recording_path
+from callcenter.store.db import transaction
+from callcenter.store.seed import DEMO_CUSTOMERS, seed_demo
 from callcenter.testing.handlers import tone_ulaw
 from tests.web.helpers import WebServer, seed_answered_call, unique
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, _login
@@ -96,5 +98,63 @@ def test_an_admin_finds_a_call_hears_it_and_sees_the_dashboard(
         page.goto(web_server.base + "/no/such/page")
         page.wait_for_selector("text=Back to the console")
         _shot(page, "not-found")
+    finally:
+        context.close()
+
+
+def _birth_date_spellings(iso: str) -> list[str]:
+    born = date.fromisoformat(iso)
+    return [
+        iso,
+        born.strftime("%m/%d/%Y"),
+        born.strftime("%d/%m/%Y"),
+        f"{born:%B} {born.day}, {born.year}",
+        f"{born.day} {born:%B} {born.year}",
+    ]
+
+
+def _assert_no_secrets(page: Any) -> None:
+    """No PIN and no birth date, neither in the page's text nor anywhere in its HTML."""
+    shown = page.inner_text("body") + page.content()
+    for demo in DEMO_CUSTOMERS:
+        assert demo.pin not in shown, demo.account_number
+        for spelling in _birth_date_spellings(demo.date_of_birth):
+            assert spelling not in shown, (demo.account_number, spelling)
+    assert "$argon2" not in shown
+
+
+def test_an_admin_browses_demo_customers_and_an_account_without_secrets(
+    web_server: WebServer, browser: Any
+) -> None:
+    with transaction(web_server.factory) as session:
+        seed_demo(session)
+    first = DEMO_CUSTOMERS[0]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    try:
+        _login(page, web_server.base, web_server.create_user("admin"))
+        page.click("header.top nav >> text=Customers")
+        page.wait_for_selector("#customers")
+        for demo in DEMO_CUSTOMERS:
+            row = page.inner_text(f"tr[data-account='{demo.account_number}']")
+            assert demo.name in row and demo.card_last4 in row
+        # A one-machine (loopback) install offers the reset.
+        assert page.is_visible("#reset-demo")
+        _assert_no_secrets(page)
+        _shot(page, "customers")
+
+        page.click(f"tr[data-account='{first.account_number}'] a")
+        page.wait_for_selector("#transactions")
+        assert page.url == f"{web_server.base}/admin/accounts/{first.account_number}"
+        assert page.inner_text("h1").startswith(f"Account {first.account_number}")
+        assert first.name in page.inner_text("#account")
+        listed = page.inner_text("#transactions")
+        assert all(description in listed for _, description, _ in first.transactions)
+        _assert_no_secrets(page)
+        _shot(page, "account")
+
+        page.click("text=All customers")
+        page.wait_for_selector("#customers")
     finally:
         context.close()

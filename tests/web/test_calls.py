@@ -124,6 +124,32 @@ def test_the_handoff_page_shows_intent_notes_and_readable_reason(
     assert mine["caller_intent"] == "Close the account"
 
 
+def test_the_handoff_page_shows_the_mood_at_handoff(
+    web_server: WebServer, client: httpx.Client
+) -> None:
+    seeded = seed_call(web_server.factory)
+    with transaction(web_server.factory) as session:
+        from callcenter.store.models import Handoff
+
+        handoffs = [
+            Handoff(
+                call_id=seeded.call_id,
+                reason=reason,
+                summary_source="fallback",
+                summary={"intent": "Check the balance", **summary},
+            )
+            for reason, summary in (("frustration", {"frustration": 0.723}), ("dtmf_zero", {}))
+        ]
+        session.add_all(handoffs)
+        session.flush()
+        angry, calm = (h.id for h in handoffs)
+    page = client.get(f"/agent/handoffs/{angry}").text
+    assert "Caller sounded frustrated" in page and ">frustration<" not in page
+    assert '<dd id="summary-mood">frustration 0.72 ' in page
+    page = client.get(f"/agent/handoffs/{calm}").text
+    assert '<dd id="summary-mood">—</dd>' in page
+
+
 def test_the_recording_is_served_with_range_and_only_for_a_known_call(
     web_server: WebServer, client: httpx.Client
 ) -> None:

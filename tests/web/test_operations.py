@@ -24,7 +24,7 @@ from callcenter.tools.http_tool import (
     decrypt_secret,
     public_http_config,
 )
-from callcenter.web import handoff_ops, prompt_ops, tool_ops
+from callcenter.web import handoff_ops, prompt_ops, tool_ops, turn_view
 from callcenter.web.errors import Conflict, Invalid
 
 # The echo endpoint stands in for a CRM on loopback, which tools may reach only when allowed.
@@ -80,13 +80,13 @@ def test_heard_and_unheard_parts_of_agent_turns() -> None:
     from callcenter.store.models import Speaker, Turn
 
     cut = Turn(speaker=Speaker.agent, text="One two three", heard_text="One two", interrupted=True)
-    assert handoff_ops.heard_parts(cut) == ("One two", " three")
+    assert turn_view.heard_parts(cut) == ("One two", " three")
     whole = Turn(speaker=Speaker.agent, text="Hello", heard_text=None, interrupted=False)
-    assert handoff_ops.heard_parts(whole) == ("Hello", "")
+    assert turn_view.heard_parts(whole) == ("Hello", "")
     never = Turn(speaker=Speaker.agent, text="Hello", heard_text=None, interrupted=True)
-    assert handoff_ops.heard_parts(never) == ("", "Hello")
+    assert turn_view.heard_parts(never) == ("", "Hello")
     caller = Turn(speaker=Speaker.caller, text="Hi", heard_text=None, interrupted=False)
-    assert handoff_ops.heard_parts(caller) == ("Hi", "")
+    assert turn_view.heard_parts(caller) == ("Hi", "")
 
 
 def test_prompt_draft_publish_rollback_and_diff(db_session: Session) -> None:

@@ -53,7 +53,11 @@ def test_http_tool_secret_never_appears_in_any_response(web_server: WebServer) -
         }  # fmt: skip
         saved = client.post(f"/admin/tools/{name}/save", data=form)
         assert saved.status_code == 303, saved.text
-        publish = client.post(f"/api/v1/tools/{name}/versions/2/publish", headers=api)
+        publish = client.post(
+            f"/api/v1/tools/{name}/versions/2/publish",
+            headers=api,
+            json={"override_reason": "no scenario covers this tool"},
+        )
         assert publish.status_code == 200
         tested = client.post(
             f"/api/v1/tools/{name}/versions/2/test",
@@ -78,6 +82,9 @@ def test_http_tool_secret_never_appears_in_any_response(web_server: WebServer) -
             "user_id": "1",
             "call_id": "00000000-0000-0000-0000-000000000000",
             "number": "1001",
+            "suite_id": "1",
+            "scenario_id": "1",
+            "run_id": "1",
         }
         for route in ROUTES:
             if not route.path.startswith(("/admin", "/api", "/agent", "/account", "/calls")):

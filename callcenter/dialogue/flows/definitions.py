@@ -48,7 +48,7 @@ CARD_REASON = SlotType(
         "lost": ("lost", "lose", "losing", "missing", "misplaced", "find", "dropped", "left"),
     },
 )  # fmt: skip
-PLACE = SlotType("text", min_len=2, max_len=100)
+PLACE = SlotType("text", min_len=2, max_len=100, whole_words=3)
 STREET = SlotType("address", min_len=3, max_len=200)
 PAYEE = SlotType("text", min_len=2, max_len=100)
 MONEY = SlotType("money")

@@ -19,12 +19,18 @@ from callcenter.dialogue.flows.prefill import SECRET_START, arguments, full_addr
 from callcenter.dialogue.flows.slots import Secret
 from callcenter.dialogue.flows.state import FlowState, Task
 from callcenter.dialogue.flows.templates import FlowLines
-from callcenter.dialogue.flows.understanding import Understanding
+from callcenter.dialogue.flows.understanding import Understanding, is_clear_question
 from callcenter.store.models import ToolStatus
 from callcenter.text.digits import digit_runs, read_back
 from callcenter.text.money import say_amount
 from callcenter.text.yes_no import is_correction, yes_or_no
 from callcenter.tools.base import ToolOutcome
+
+# Turns in a row that no parser, rule or model placed: after the second the agent offers
+# the keypad menu, after the third a colleague (instead of "Sorry, I didn't get that" on
+# and on while a caller's words never come through).
+_OFFER_MENU_KEYS_AFTER = 2
+_OFFER_PERSON_AFTER = 3
 
 
 class Say(Protocol):
@@ -100,7 +106,7 @@ class FlowEngine:
             if u.answer == "yes" and u.intent in (None, guessed):
                 return await self._start(state, guessed, "", result)
             if u.answer == "no" and u.intent is None:
-                await self._line("not_understood")
+                await self._not_understood(state)  # the model's guess was wrong
                 return result
         if u.intent == "transfer":
             return await self._start(state, "transfer", text, result)
@@ -127,16 +133,27 @@ class FlowEngine:
             if (number := FLOWS["verify"].slots[0].type.parse(text)) is not None:
                 state.task.slots["account_number"] = number
             return await self._advance(state, text, result)
-        if await self.answer(text):
+        if u.intent != "other" and await self.answer(text):
             await self._anything_else(state)
             return result
-        state.turns_not_understood += 1
         if u.intent == "question":
+            state.turns_not_understood += 1
             state.offer = "transfer"
             await self._line("no_answer")
         else:
-            await self._line("not_understood")
+            await self._not_understood(state)
         return result
+
+    async def _not_understood(self, state: FlowState) -> None:
+        state.turns_not_understood += 1
+        if state.turns_not_understood >= _OFFER_PERSON_AFTER:
+            # Asking the same again will not help: a person, or the keys, will.
+            state.offer = "transfer"
+            await self._line("offer_colleague")
+            return
+        await self._line("not_understood")
+        if state.turns_not_understood >= _OFFER_MENU_KEYS_AFTER:
+            await self._line("menu_keys")
 
     # --- waiting for a slot -------------------------------------------------------------
 
@@ -165,7 +182,7 @@ class FlowEngine:
             task.misses = 0
             task.partial = ""
             return await self._advance(state, text, result)
-        if u.intent == "question" and await self.answer(text):
+        if u.intent == "question" and is_clear_question(text) and await self.answer(text):
             await self._ask(task, slot)
             return result
         if task.flow == "verify" and _CANNOT.search(text):
@@ -189,7 +206,13 @@ class FlowEngine:
         await self._line("reask")
         await self.say(ask)
         if slot.type.keypad and task.misses == 1 and "keypad" not in ask:
-            await self._line("offer_keypad")
+            money = slot.type.kind == "money" and self.lines.has("offer_keypad_amount")
+            await self._line("offer_keypad_amount" if money else "offer_keypad")
+        elif (
+            task.misses == 1 and self.lines.has(f"keys_{slot.name}") and "press" not in ask.lower()
+        ):
+            # A choice the recogniser keeps missing ("stolen" heard as "once won"): keys.
+            await self._line(f"keys_{slot.name}")
         return result
 
     def _partial_digits(self, task: Task, slot: SlotDef, text: str) -> bool:
@@ -305,6 +328,7 @@ class FlowEngine:
         if state.task is not None and state.task.flow != name and name != "transfer":
             state.suspended.append(state.task)
         state.task = Task(name)
+        state.turns_not_understood = 0
         prefill(state.task, FLOWS[name], text)
         return await self._advance(state, text, result)
 

@@ -128,12 +128,22 @@ _SYNONYMS = {
     "app": "mobile", "website": "online", "internet": "online", "password": "online",
     "rate": "interest", "saving": "savings",
 }  # fmt: skip
+# Phrases whose words mean something else together: "open an account" is not "hours".
+_PHRASES = (
+    (
+        re.compile(r"\bopen(?:ing)? (?:up )?(?:a |an )?(?:new )?(?:\w+ ){0,3}?account\b"),
+        " enrolment ",
+    ),
+)
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
 def terms(text: str) -> list[str]:
     out = []
-    for word in _WORD.findall(text.lower()):
+    lowered = text.lower()
+    for pattern, replacement in _PHRASES:
+        lowered = pattern.sub(replacement, lowered)
+    for word in _WORD.findall(lowered):
         if word in _STOP:
             continue
         stem = (
@@ -185,6 +195,11 @@ class KnowledgeBase:
             body = rest.strip() if first.startswith("#") else raw
             articles.append(Article(name, title, " ".join(body.split())))
         return cls(articles)
+
+    def sentences(self) -> list[str]:
+        """Every sentence an answer can be made of (answers are article sentences said as
+        written): fixed text, synthesised once and then played from the phrase cache."""
+        return [s.strip() for a in self.articles for s in SENTENCE.split(a.body) if s.strip()]
 
     def search(self, question: str) -> Match | None:
         """The best article for the question, if it is relevant enough."""

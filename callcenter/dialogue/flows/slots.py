@@ -53,6 +53,9 @@ class SlotType:
     max_len: int = 64
     # choice: value -> words that mean it ("stolen": ("stolen", "stole", "theft")).
     choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # text: an answer of at most this many words is whole (a town, a state); 0 = never,
+    # the caller may go on (a payee's long name, "tomorrow ... after three").
+    whole_words: int = 0
 
     def parse(self, text: str) -> Any | None:
         """The value the turn gives for this slot, or None."""
@@ -76,6 +79,22 @@ class SlotType:
             return None  # keys are not words
         value = clean_text(text)
         return value if self.min_len <= len(value) <= self.max_len else None
+
+    def is_whole(self, text: str) -> bool:
+        """Whether the words wholly answer this slot, so a short pause ends the turn:
+        a value its exact parser reads; a street that ends on its kind ("12 Oak
+        Street"); a short town or state. Other free text may go on after a breath."""
+        if self.kind == "address":
+            words = re.findall(r"[a-z]+", text.lower())
+            return (
+                bool(words)
+                and _STREET_WORD.fullmatch(words[-1]) is not None
+                and (_street(text) is not None)
+            )
+        if self.kind == "text":
+            count = len(re.findall(r"[\w']+", text))
+            return 0 < count <= self.whole_words and self.parse(text) is not None
+        return self.parse(text) is not None
 
     def spoken(self, value: Any) -> str:
         """How the agent reads a value back."""
@@ -102,14 +121,14 @@ class SlotType:
     @property
     def keypad(self) -> bool:
         """Whether the caller may type it on the phone instead."""
-        return self.kind in ("digits", "date", "secret")
+        return self.kind in ("digits", "date", "secret", "money")
 
 
 def _secret(text: str) -> Secret | None:
     born = parse_date(text) or _date_from_digits(text)
     if born is not None:
         return Secret("date_of_birth", born.isoformat())
-    if _MONTH.search(text):
+    if _MONTH.search(text) or _part_of_a_date(text):
         return None  # a date we could not read: not a PIN (it would cost an attempt)
     pin = expected_digits(text, 4, 6)
     if pin is not None and len(pin) != 8:
@@ -122,6 +141,20 @@ _MONTH = re.compile(
     r"december|birthday|born)\b",
     re.IGNORECASE,
 )
+
+
+def _part_of_a_date(text: str) -> bool:
+    """Numbers with a birth year among others ("1, 1984" for a misheard "March 7, 1984"):
+    the rest of a date, not a PIN. A PIN said digit by digit ("4 3 2 1") is not this."""
+    groups = re.findall(r"\d+", text)
+    this_year = date.today().year
+    return (
+        len(groups) > 1
+        and any(len(g) == 4 and 1900 <= int(g) <= this_year for g in groups)
+        and not all(len(g) == 1 for g in groups)
+    )
+
+
 _YEAR_END = re.compile(r"^(\d{1,2})(\d{1,2})((?:19|20)\d\d)$")
 
 

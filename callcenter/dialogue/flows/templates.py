@@ -8,12 +8,15 @@ version falls back to the shipped default, so a careless edit cannot silence a f
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from string import Template
 
 from callcenter.dialogue.prompts import PromptSet
 from callcenter.store.prompts import default_prompt_bodies
 
 PROMPT_NAME = "flow_lines"
+# Softer variants of some lines, said once the caller sounds frustrated (same keys).
+SOFT_PROMPT_NAME = "flow_lines_soft"
 SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -36,7 +39,19 @@ class FlowLines:
     def __init__(self, prompts: PromptSet) -> None:
         defaults = parse_lines(default_prompt_bodies().get(PROMPT_NAME, ""))
         self._lines = {**defaults, **parse_lines(prompts.bodies.get(PROMPT_NAME, ""))}
+        soft = parse_lines(default_prompt_bodies().get(SOFT_PROMPT_NAME, ""))
+        self._soft = {**soft, **parse_lines(prompts.bodies.get(SOFT_PROMPT_NAME, ""))}
+        self._softened: Callable[[], bool] = lambda: False
         self._variables = dict(prompts.variables)
+
+    def soft_when(self, softened: Callable[[], bool]) -> None:
+        """Say the soft variant of a line (where there is one) while ``softened()``."""
+        self._softened = softened
+
+    def _line(self, key: str) -> str:
+        if key in self._soft and self._softened():
+            return self._soft[key]
+        return self._lines.get(key, "")
 
     def has(self, key: str) -> bool:
         return key in self._lines
@@ -45,7 +60,7 @@ class FlowLines:
         """The line sentence by sentence, each with whether it is fixed (holds no slot or
         tool value, so its audio can be replayed from the phrase cache)."""
         parts: list[tuple[str, bool]] = []
-        for sentence in SENTENCE_BREAK.split(self._lines.get(key, "").strip()):
+        for sentence in SENTENCE_BREAK.split(self._line(key).strip()):
             if not sentence:
                 continue
             fixed = not (_placeholders(sentence) - set(self._variables))
@@ -54,21 +69,18 @@ class FlowLines:
                 parts.append((text, fixed))
         return parts
 
-    def fixed_sentences(self) -> list[str]:
-        """Every fixed sentence of every line (to synthesise ahead of the first call)."""
-        return [
-            text
-            for key in self._lines
-            for text, fixed in self.render_parts(key)
-            if fixed and not key.startswith("task_")
-        ]
+    def fixed_sentences(self, keys: Iterable[str] | None = None) -> list[str]:
+        """Every fixed sentence of the given lines (default: all lines but the task
+        names), to synthesise ahead of the call that says them."""
+        chosen = [k for k in self._lines if not k.startswith("task_")] if keys is None else keys
+        return [text for key in chosen for text, fixed in self.render_parts(key) if fixed]
 
     def _render(self, text: str, values: dict[str, object]) -> str:
         merged = {**self._variables, **{k: str(v) for k, v in values.items()}}
         return Template(text).safe_substitute(merged).strip()
 
     def render(self, key: str, **values: object) -> str:
-        text = self._lines.get(key, "")
+        text = self._line(key)
         merged = {**self._variables, **{k: str(v) for k, v in values.items()}}
         # safe_substitute: a typo in an admin's line must not break a live call.
         return Template(text).safe_substitute(merged).strip()

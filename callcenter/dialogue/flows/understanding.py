@@ -46,37 +46,59 @@ class Understanding:
 _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (intent, re.compile(pattern))
     for intent, pattern in (
-        ("block_card", r"\b(lost|lose|stolen|stole|steal|missing|misplaced|block|freeze|cancel)"
-                       r"\b.{0,30}\bcards?\b|\bcards?\b.{0,30}\b(lost|stolen|missing|gone|block"
-                       r"|blocked|stole|taken|freeze)\b"
+        ("block_card", r"\b(lost|lose|stolen|stole|steal|missing|misplaced|block|freeze|cancel"
+                       r"|lock)\b.{0,30}\bcards?\b|\bcards?\b.{0,30}\b(lost|stolen|missing|gone"
+                       r"|block|blocked|stole|taken|freeze|lock|locked)\b"
                        r"|\b(somebody|someone|some one) (used|took|has)\b"
                        r"|\bwithout (asking|permission|my permission)\b|\bfraud|\bunauthori[sz]ed"
                        r"|\bstolen\b|\blost (my )?(wallet|purse)\b|\b(can'?t|cannot|can not|could"
                        r"n'?t) find\b.{0,25}\bcards?\b"),
         ("balance", r"\bbalance\b|\bhow much (money )?(do i have|is (in|on|left)|have i got)\b"
                     r"|\bmoney (do i have|left|in my account)\b|\bhow much money\b|\bfunds\b"
-                    r"|\bwhat'?s in my account\b"),
+                    r"|\bwhat'?s in my (checking |savings |bank )?account\b"
+                    r"|\bhow much (money )?i'?(ve| have) got\b"),
         ("transactions", r"\btransactions?\b|\brecent (payments|charges|activity|purchases)\b"
                          r"|\b(last|latest|recent) (few )?(payments?|charges?|purchases?|"
                          r"activity|deposits?)\b|\bstatement\b|\bwhat (did|have) i (spend|spent|"
-                         r"buy|bought)\b|\b(account )?(activity|history)\b|\bwithdrawals\b"),
-        ("change_address", r"\baddress\b|\bi (have |'ve )?moved\b|\bi'?m moving\b|\bmoving "
-                           r"house\b|\brelocat|\bnew (home|place|house|apartment|flat)\b"),
+                         r"buy|bought)\b|\b(account )?(activity|history)\b|\bwithdrawals\b"
+                         r"|\b(my|any) (recent |last |new )?charges\b"
+                         r"|\bcharges (went|go|came|have gone) through\b"
+                         r"|\bdid my (pay ?check|pay|salary|wages|deposit|refund) "
+                         r"(come in|arrive|go through|clear|land)\b"),
+        ("change_address", r"\baddress\b|\bi(?: have|'ve)? moved\b|\bi'?m moving\b|\bmoving "
+                           r"house\b|\brelocat|\bnew (home|place|house|apartment|flat)\b"
+                           r"|\bwhere you (send|mail|post) my\b"),
         ("callback", r"\bcall ?(me )?back\b|\bcallback\b|\b(ring|phone) me back\b|\bcall me "
                      r"(later|tomorrow|tonight|this|next|on|at|in)\b"),
         ("payment", r"\bpay\b|\bpayment\b|\bpaying\b|\bbill\b|\bsend (money|\d)"
-                    r"|\btransfer (money|funds|\d)"),
+                    r"|\btransfer (money|funds|\d|\w+ dollars)"),
         ("verify", r"\bverify\b|\bidentity\b|\blog ?in\b|\baccount (number )?is\b|\bmy pin\b"),
     )
 )  # fmt: skip
 _GOODBYE = re.compile(
     r"\b(bye|goodbye|good bye|that'?s all|that is all|that'?s it|nothing else|no thanks|"
-    r"no thank you|i'?m done|i am done|hang up|i'?m all set|i am all set|have a (good|nice))\b"
+    r"no thank you|i'?m (all )?done|i am (all )?done|hang up|i'?m all set|i am all set|"
+    r"have a (good|nice)|that'?s everything|nothing more)\b"
 )
 _QUESTION = re.compile(
     r"^(what|when|where|how|why|which|who|do you|does|can you|can i|could you|are you|is "
     r"there|is it|are there|tell me|i want to know|i'd like to know|i was wondering)\b"
 )
+
+# A question word followed by what makes it a question ("when are you open", "how much is
+# it"). Bare "when the ..." is not enough while the agent waits for a number: small ASR
+# models write a garbled "twenty five dollars" as "When the time not done".
+_CLEAR_QUESTION = re.compile(
+    r"^(?:(?:what|when|where|how|why|which|who)'?s?\s+(?:is|are|do|does|did|can|could|will|"
+    r"would|should|time|much|many|long|about|kind|sort|if|happens|fees?|hours?|days?)\b|"
+    r"do you|does|can you|can i|could you|could i|are you|is there|is it|are there|tell me|"
+    r"i want to know|i'd like to know|i was wondering)"
+)
+
+
+def is_clear_question(text: str) -> bool:
+    """Whether the turn is a question beyond doubt: asked ("?") or clearly worded."""
+    return text.strip().endswith("?") or _CLEAR_QUESTION.search(normalise(text)) is not None
 
 
 def normalise(text: str) -> str:

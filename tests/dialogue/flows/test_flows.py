@@ -10,6 +10,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from callcenter.dialogue.flows.knowledge import KnowledgeBase
+from callcenter.dialogue.prompts import default_prompt_set
 from callcenter.store.models import Callback, CardStatus, ToolInvocation, Transaction
 from tests.dialogue.flows.harness import FlowCall
 from tests.tools.helpers import account
@@ -19,7 +21,7 @@ def verify(call: FlowCall) -> None:
     reply = call.say("one zero zero one")
     assert "PIN" in reply.text and "one zero, zero one" in reply.text
     reply = call.say("four three two one")
-    assert "you're verified" in reply.text
+    assert "You're verified" in reply.text
     assert call.ctx.verified is not None
 
 
@@ -30,7 +32,7 @@ def test_balance_asks_for_identity_first_then_answers_from_the_tool(call: FlowCa
     verify_reply = call.say("It's one zero zero one.")
     assert "PIN" in verify_reply.text and "date of birth" in verify_reply.text
     reply = call.say("four three two one")
-    assert "Thank you, Dana, you're verified." in reply.text
+    assert "You're verified. Thank you, Dana." in reply.text
     assert "$2,417.35" in reply.text
     assert reply.text.endswith("Is there anything else I can help you with?")
     assert not any(line.from_model for line in reply.lines)
@@ -71,6 +73,10 @@ def test_transactions_after_verification(call: FlowCall) -> None:
     call.say("1001", keyed=True)
     reply = call.say("4321", keyed=True)
     assert "latest transactions" in reply.text
+    # Said one transaction a sentence, so the first is heard while the rest is synthesised.
+    lines = [line.text for line in reply.lines]
+    assert "Here are your latest transactions." in lines
+    assert sum(1 for line in lines if "$" in line) >= 3, lines
 
 
 def test_block_a_stolen_card_with_confirmation(
@@ -135,6 +141,18 @@ def test_change_address_in_one_sentence(call: FlowCall, db_factory: sessionmaker
     assert account(db_factory, "1001").postal_code == "04101"
 
 
+def test_please_alone_confirms_a_read_back(
+    call: FlowCall, db_factory: sessionmaker[Session]
+) -> None:
+    # "Yes, please." reached tiny.en as "Please." in the bench; the caller waited, unheard.
+    call.say("My account number is 1001 and my PIN is 4321.")
+    reply = call.say("Change my address to 9 Harbor Road, Portland, Maine, 04101")
+    assert reply.text.endswith("Is that right?")
+    reply = call.say("Please.")
+    assert "updated your address" in reply.text
+    assert account(db_factory, "1001").postal_code == "04101"
+
+
 def test_payment_with_correction_of_the_amount(
     call: FlowCall, db_factory: sessionmaker[Session]
 ) -> None:
@@ -192,6 +210,15 @@ def test_a_question_in_the_middle_is_answered_and_the_flow_resumes(call: FlowCal
     call.say("What's my balance?")
     reply = call.say("What are your opening hours?")
     assert "Monday to Friday" in reply.text and "account number" in reply.text
+
+
+def test_an_answer_from_the_knowledge_base_is_said_from_the_phrase_cache(
+    call: FlowCall,
+) -> None:
+    reply = call.say("What are your opening hours?")
+    sentences = set(KnowledgeBase.from_prompts(default_prompt_set()).sentences())
+    answer = [line for line in reply.lines if line.text in sentences]
+    assert answer and all(line.cached for line in answer)  # warmed at start-up
 
 
 def test_unheard_digits_offer_the_keypad_then_a_person(call: FlowCall) -> None:
@@ -294,7 +321,7 @@ def test_digits_keyed_out_of_the_blue_start_verification(call: FlowCall) -> None
     reply = call.say("1001", keyed=True)
     assert "one zero, zero one" in reply.text and "PIN" in reply.text
     reply = call.say("4321", keyed=True)
-    assert "you're verified" in reply.text and "anything else" in reply.text
+    assert "You're verified" in reply.text and "anything else" in reply.text
 
 
 def test_forgetting_a_task_for_another_does_not_come_back_to_it(call: FlowCall) -> None:
@@ -327,7 +354,6 @@ def test_a_slot_answer_is_logged_as_read_by_the_slot_parser(call: FlowCall) -> N
 def test_published_flow_lines_and_articles_change_what_is_said(
     db_factory: sessionmaker[Session],
 ) -> None:
-    from callcenter.dialogue.prompts import default_prompt_set
     from callcenter.store.prompts import PROMPT_FILES
     from tests.dialogue.flows.harness import open_flow_call
 
@@ -457,3 +483,75 @@ async def test_a_tool_failing_on_our_side_is_not_blamed_on_the_caller(
     call.replier.execute_tool = real  # type: ignore[method-assign]
     reply = await call.turn("4321", keyed=True)
     assert "$2,417.35" in reply.text
+
+
+def test_an_unheard_amount_offers_the_keypad_and_keyed_cents_pay(
+    call: FlowCall, db_factory: sessionmaker[Session]
+) -> None:
+    call.say("My account number is 1002 and my PIN is 8642.")
+    call.say("I'd like to make a payment to Metro Transit.")
+    reply = call.say("When the time not done")  # tiny.en's "twenty five dollars"
+    assert "including the cents" in reply.text and "pound" in reply.text
+    reply = call.say("2550#", keyed=True)
+    assert "A payment of $25.50 to Metro Transit. Is that right?" in reply.text
+    reply = call.say("yes")
+    assert "paid $25.50 to Metro Transit" in reply.text
+    with db_factory() as session:
+        paid = session.scalar(
+            select(Transaction).where(Transaction.description == "Payment to Metro Transit")
+        )
+        assert paid is not None and paid.amount == Decimal("-25.50")
+
+
+def test_part_of_a_misheard_date_of_birth_is_asked_again_not_tried_as_a_pin(
+    call: FlowCall,
+) -> None:
+    call.say("What's my balance?")
+    call.say("one zero zero one")
+    reply = call.say("1, 1984")  # tiny.en's "March 7, 1984"
+    assert "don't match" not in reply.text and "date of birth" in reply.text
+    reply = call.say("March 7, 1984")
+    assert "You're verified." in reply.text
+
+
+def test_opening_an_account_is_not_a_question_about_opening_hours(call: FlowCall) -> None:
+    reply = call.say("How do I open an account?")
+    assert "apply online" in reply.text and "Monday" not in reply.text
+    reply = call.say("And when are you open?")
+    assert "Monday to Friday" in reply.text
+
+
+def test_a_long_read_back_is_spoken_in_two_parts_the_first_short(call: FlowCall) -> None:
+    reply = call.say("Can someone call me back tomorrow afternoon?")
+    parts = [line.text for line in reply.lines]
+    # Synthesis takes time in proportion to the text: the first part is heard sooner.
+    assert "A colleague will call you back tomorrow afternoon," in parts
+    assert "on the number you're calling from." in parts
+    assert "A colleague will call you back tomorrow afternoon, on the number" in reply.text
+
+
+def test_turns_never_understood_get_the_keypad_menu_then_a_colleague(call: FlowCall) -> None:
+    reply = call.say("Blorp fizzle wug.")  # words that never come through
+    assert "What would you like to do?" in reply.text and "press 4" not in reply.text
+    reply = call.say("Blorp fizzle wug.")
+    assert "press 1 for your balance" in reply.text and "4 to ask for a call back" in reply.text
+    reply = call.say("4", keyed=True)
+    assert "call you back" in reply.text.lower() or "When would you like" in reply.text
+
+
+def test_the_third_turn_not_understood_offers_a_colleague(call: FlowCall) -> None:
+    for _ in range(2):
+        call.say("Blorp fizzle wug.")
+    reply = call.say("Blorp fizzle wug.")
+    assert "connect you with a colleague" in reply.text
+    assert call.say("yes please").result.action == "transfer"
+
+
+def test_a_missed_choice_offers_its_keys(call: FlowCall) -> None:
+    call.say("I lost my card. My account number is 1002 and my PIN is 8642.")
+    call.replier.state.task.slots.pop("reason", None)  # type: ignore[union-attr]
+    call.replier.state.task.awaiting = "reason"  # type: ignore[union-attr]
+    reply = call.say("It once won.")  # tiny.en, RP "It was stolen."
+    assert "press 1 if it was lost, or 2 if it was stolen" in reply.text
+    reply = call.say("2", keyed=True)
+    assert "reported as stolen. Is that right?" in reply.text

@@ -81,3 +81,13 @@ async def test_model_phrases_knowledge_answers_and_the_guard_checks_numbers(
     reply = await call.turn("What does an overdraft cost?")
     assert "45" not in reply.text and "colleague" in reply.text
     assert ("guarded", {"clause": "[withheld]", "why": "ungrounded"}) in call.events
+
+
+async def test_a_statement_sharing_a_word_with_an_article_is_not_answered_with_it(
+    server: ScriptedLLMServer, db_factory: sessionmaker[Session]
+) -> None:
+    call = open_flow_call(db_factory, chat=model(server))
+    # "branch" is in the branches article, but this is no question: the model reads it.
+    reply = await call.turn("The coffee machine in your branch is broken")
+    assert call.events[-1][1]["source"] == "model"
+    assert "Boston" not in reply.text and "What would you like to do?" in reply.text

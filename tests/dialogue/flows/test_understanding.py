@@ -35,6 +35,19 @@ from callcenter.dialogue.flows.understanding import by_rules
         ("Do you charge a monthly fee on checking accounts?", "question"),
         ("Where is your nearest branch?", "question"),
         ("Could you tell me what you can help me with?", "question"),
+        # Other phrasings callers use.
+        ("What's in my checking account?", "balance"),
+        ("Can you check how much I've got in my account", "balance"),
+        ("What charges went through recently?", "transactions"),
+        ("Did my paycheck come in?", "transactions"),
+        ("I've moved.", "change_address"),
+        ("Can you change where you send my statements?", "change_address"),
+        ("Transfer fifty dollars to Metro Transit.", "payment"),
+        ("That's everything, thanks.", "goodbye"),
+        ("I'm all done.", "goodbye"),
+        ("Is there a fee for charges abroad?", "question"),
+        ("Please lock my card.", "block_card"),
+        ("My card once over and please lock it.", "block_card"),  # tiny.en, RP "was stolen"
     ],
 )
 def test_intents(said: str, intent: str) -> None:

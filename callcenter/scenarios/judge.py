@@ -1,4 +1,5 @@
-"""Judge one benchmark call by its database end state and by policy (as τ²-bench does).
+"""Judge one call by its database end state and by policy (as τ²-bench does): the task
+benchmark's calls and the scenario suites' text calls alike.
 
 A call succeeds when the end state is exactly what the goal asked for (card status,
 address, payments, callbacks, handoffs, the verified account; nothing else changed),
@@ -11,7 +12,8 @@ the agent said what the caller came to hear, and no policy was violated:
 - ``unrequested_effect``: a change the goal did not ask for (an account change, a payment,
   a callback; a transfer to a person is the agent's fallback and only fails the task).
 
-Everything here is pure: :mod:`callcenter.bench.task_store` reads the record.
+Everything here is pure: :mod:`callcenter.bench.task_store` (a benchmark call) and
+:mod:`callcenter.scenarios.runner` (a scenario) read the record.
 """
 
 from __future__ import annotations
@@ -21,9 +23,43 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
-from callcenter.bench.task_goals import Goal
+
+class EndState(Protocol):
+    """What a goal or scenario expects (``callcenter.bench.task_goals.Expected``)."""
+
+    @property
+    def verified(self) -> str | None: ...
+    @property
+    def unverified(self) -> bool: ...
+    @property
+    def card_status(self) -> str | None: ...
+    @property
+    def address(self) -> tuple[str, str, str] | None: ...
+    @property
+    def payment(self) -> tuple[str, str] | None: ...
+    @property
+    def callback(self) -> bool: ...
+    @property
+    def handoff(self) -> bool: ...
+    @property
+    def said(self) -> tuple[tuple[str, ...], ...]: ...
+
+
+class Caller(Protocol):
+    @property
+    def account(self) -> str: ...
+
+
+class Goal(Protocol):
+    """A benchmark goal or a scenario: whose account, and the end state wanted."""
+
+    @property
+    def persona(self) -> Caller: ...
+    @property
+    def expected(self) -> EndState: ...
+
 
 UNITS = {
     "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
