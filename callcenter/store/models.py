@@ -235,6 +235,25 @@ class Turn(Base):
     call: Mapped[Call] = relationship(back_populates="turns")
 
 
+class TurnTranslation(Base):
+    """A machine translation of one turn for people who read another language (human
+    agents, supervisors). Never the record of what was said: the turn is; the console
+    labels this as machine-made."""
+
+    __tablename__ = "turn_translations"
+    __table_args__ = (UniqueConstraint("turn_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(16))  # the target (ISO code)
+    text: Mapped[str] = mapped_column(Text)
+    # Who made it: "llm" (the only maker so far) and which model, so a reader knows
+    # whose work to doubt.
+    made_by: Mapped[str] = mapped_column(String(16), default="llm")
+    model: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class ToolStatus(enum.StrEnum):
     ok = "ok"
     refused = "refused"
@@ -561,6 +580,7 @@ __all__ = [
     "ToolStatus",
     "Transaction",
     "Turn",
+    "TurnTranslation",
     "User",
     "VersionStatus",
     "WebhookDelivery",

@@ -17,6 +17,7 @@ from callcenter.settings import Settings, get_settings
 DEFAULT_QUEUE = "callcenter"
 TASK_MODULES = [
     "callcenter.tasks.handoff",
+    "callcenter.tasks.translation",
     "callcenter.tasks.post_call",
     "callcenter.tasks.webhooks",
     "callcenter.tasks.retention",

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from callcenter.llm.base import ChatModel
 from callcenter.settings import get_settings
 from callcenter.store.db import transaction
-from callcenter.store.models import Handoff
+from callcenter.store.models import Call, Handoff
 from callcenter.store.recorder import CallRecorder
+from callcenter.store.translations import needs_translation
 from callcenter.tasks.celery_app import app
 from callcenter.tasks.common import build_chat_model, factory_for
 from callcenter.tasks.outbox import enqueue_after_commit
@@ -26,6 +27,7 @@ from callcenter.tasks.summary import (
     summarise_with_llm,
     transcript,
 )
+from callcenter.tasks.translation import translate_call
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ __all__ = [
     "enqueue_after_commit",
     "run_summary",
     "summarise_handoff",
+    "translate_call",
 ]
 
 
@@ -104,17 +107,32 @@ def summarise_handoff(handoff_id: int) -> str:
 
 class HandoffOpener:
     """Opens a handoff when a live call is escalated: the row with its fallback summary,
-    and the job that asks the LLM for a better one (enqueued once the row commits)."""
+    and the job that asks the LLM for a better one (enqueued once the row commits). A
+    call held in another language than the human agents read (``handoff_language``)
+    also gets its transcript machine-translated for them."""
 
-    def __init__(self, recorder: CallRecorder, destination: str) -> None:
+    def __init__(
+        self, recorder: CallRecorder, destination: str, handoff_language: str = "en"
+    ) -> None:
         self.recorder = recorder
         self.destination = destination
+        self.handoff_language = handoff_language
 
     async def __call__(self, call_id: str, reason: str) -> None:
         def write(session: Session) -> int:
             # Queued behind the call's turns, so the fallback summary sees all of them.
             handoff = create_handoff(session, call_id, reason, self.destination)
             enqueue_after_commit(session, summarise_handoff, handoff.id)
+            if self._other_language(session, call_id):
+                enqueue_after_commit(session, translate_call, call_id, self.handoff_language)
             return handoff.id
 
         await asyncio.wait_for(self.recorder.write(write, "handoff"), timeout=5.0)
+
+    def _other_language(self, session: Session, call_id: str) -> bool:
+        call = session.get(Call, call_id)
+        if call is None:
+            return False
+        return call.language != self.handoff_language or needs_translation(
+            session, call_id, self.handoff_language
+        )

@@ -24,6 +24,7 @@ from callcenter.llm.base import ChatModel, TextDelta
 from callcenter.store.calls import list_events, list_tool_invocations, list_turns
 from callcenter.store.dashboard import FRUSTRATED_AT
 from callcenter.store.models import Account, Call, Handoff, Speaker, ToolStatus
+from callcenter.text.languages import english_name
 from callcenter.text.requests import HUMAN_WORDS
 from callcenter.text.spoken_numbers import extract_digits
 
@@ -268,12 +269,9 @@ async def llm_summary(
     )
 
 
-_LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "de": "German"}
-
-
 def _written_in(language: str) -> str:
     """The instruction for the human agents' language (the call may have been in another)."""
-    name = _LANGUAGE_NAMES.get(language, language)
+    name = english_name(language)
     return (
         f"\nThe caller may have spoken another language: write the intent, open items and "
         f"notes in {name}."

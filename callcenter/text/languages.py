@@ -14,6 +14,14 @@ import unicodedata
 KNOWN_LANGUAGES = ("en", "es", "de")
 # How each language is named, in itself (what the caller hears when offered it).
 NATIVE_NAMES = {"en": "English", "es": "español", "de": "Deutsch"}
+# How each language is named in English (the console, prompts to the model).
+ENGLISH_NAMES = {"en": "English", "es": "Spanish", "de": "German"}
+
+
+def english_name(code: str) -> str:
+    """ "Spanish" for "es"; an unknown code names itself."""
+    return ENGLISH_NAMES.get(code, code)
+
 
 # Names of each language as callers say them, in any of the known languages (accents
 # folded: "español" -> "espanol").

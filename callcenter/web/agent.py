@@ -55,9 +55,10 @@ async def queue_events(request: Request) -> Response:
 async def handoff_page(request: Request) -> Response:
     handoff_id = int(request.path_params["handoff_id"])
 
+    target: str = request.app.state.runtime.settings.handoff_language
+
     def load(session: Session) -> dict[str, object]:
-        found = handoff_ops.detail(session, handoff_id)
-        return {"h": handoff_ops.detail_dict(found)}
+        return {"h": handoff_ops.detail_view(session, handoff_id, target)}
 
     try:
         context = await run_db(request, load)

@@ -55,9 +55,8 @@ async def list_handoffs(request: Request) -> Response:
 @endpoint()
 async def get_handoff(request: Request) -> Response:
     handoff_id = int(request.path_params["handoff_id"])
-    data = await run_db(
-        request, lambda s: handoff_ops.detail_dict(handoff_ops.detail(s, handoff_id))
-    )
+    target: str = request.app.state.runtime.settings.handoff_language
+    data = await run_db(request, lambda s: handoff_ops.detail_view(s, handoff_id, target))
     return JSONResponse(data)
 
 

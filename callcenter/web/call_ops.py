@@ -9,12 +9,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 
-from callcenter.store import call_search
+from callcenter.store import audit, call_search
 from callcenter.store.calls import list_events, list_tool_invocations, list_turns
 from callcenter.store.handoffs import reason_label
-from callcenter.store.models import Account, Call, Handoff
+from callcenter.store.models import Account, Call, Handoff, User
+from callcenter.store.translations import needs_translation, translations_of_call
+from callcenter.tasks.outbox import enqueue_after_commit
+from callcenter.tasks.translation import translate_call
 from callcenter.web.errors import Invalid, NotFound
-from callcenter.web.turn_view import iso, turn_dict
+from callcenter.web.turn_view import iso, translation_info, turn_dict
 
 PAGE_SIZE = 50
 MAX_PAGE = 500
@@ -83,16 +86,22 @@ def _moods(session: Session, call_id: str) -> dict[int, float]:
     return moods
 
 
-def _transcript(session: Session, call_id: str) -> list[dict[str, Any]]:
-    moods = _moods(session, call_id)
+def _transcript(session: Session, call: Call, target: str) -> list[dict[str, Any]]:
+    moods = _moods(session, call.id)
+    translations = translations_of_call(session, call.id, target)
     return [
-        {**turn_dict(turn), "frustration": moods.get(turn.seq)}
-        for turn in list_turns(session, call_id)
+        {
+            **turn_dict(turn, call_language=call.language, translation=translations.get(turn.seq)),
+            "frustration": moods.get(turn.seq),
+        }
+        for turn in list_turns(session, call.id)
     ]
 
 
-def detail(session: Session, call_id: str) -> dict[str, Any]:
-    """Everything the call page and ``GET /api/v1/calls/{id}`` show about one call."""
+def detail(session: Session, call_id: str, translation_language: str = "en") -> dict[str, Any]:
+    """Everything the call page and ``GET /api/v1/calls/{id}`` show about one call;
+    turns carry their machine translation into ``translation_language`` (the human
+    agents' language), where one was made."""
     call = session.get(Call, call_id)
     if call is None:
         raise NotFound(f"no call {call_id}")
@@ -122,7 +131,10 @@ def detail(session: Session, call_id: str) -> dict[str, Any]:
         "end_reason": call.end_reason,
         "verified_identity": verified,
         "summary": call.summary or {},
-        "transcript": _transcript(session, call_id),
+        "transcript": _transcript(session, call, translation_language),
+        "translation": translation_info(
+            translation_language, needs_translation(session, call_id, translation_language)
+        ),
         "tool_calls": [
             {
                 "name": t.name,
@@ -149,3 +161,22 @@ def detail(session: Session, call_id: str) -> dict[str, Any]:
             for h in handoffs
         ],
     }
+
+
+def request_translation(session: Session, actor: User, call_id: str, target: str) -> bool:
+    """Ask the worker to machine-translate the call's turns into ``target`` (after the
+    commit); False when no turn needs it (nothing is enqueued)."""
+    if session.get(Call, call_id) is None:
+        raise NotFound(f"no call {call_id}")
+    if not needs_translation(session, call_id, target):
+        return False
+    enqueue_after_commit(session, translate_call, call_id, target)
+    audit.record(
+        session,
+        actor=actor,
+        action="call.translate",
+        target_type="call",
+        target_id=call_id,
+        details={"language": target},
+    )
+    return True

@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 from sqlalchemy.orm import Session
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from callcenter.recordings import (
@@ -20,9 +20,10 @@ from callcenter.recordings import (
     parse_range,
 )
 from callcenter.store import call_search
+from callcenter.text.languages import english_name
 from callcenter.web import call_ops
 from callcenter.web.api_json import endpoint
-from callcenter.web.auth import page, run_db
+from callcenter.web.auth import flash, page, principal_of, run_db
 from callcenter.web.errors import NotFound, OperationError
 from callcenter.web.templating import render
 
@@ -32,8 +33,15 @@ def _recording(request: Request, call_id: str) -> StoredRecording | None:
     return storage.stat(call_id)
 
 
+def _translation_language(request: Request) -> str:
+    # The human agents' language: handoff summaries and machine translations are in it.
+    language: str = request.app.state.runtime.settings.handoff_language
+    return language
+
+
 async def _detail(request: Request, call_id: str) -> dict[str, Any]:
-    call = await run_db(request, lambda s: call_ops.detail(s, call_id))
+    target = _translation_language(request)
+    call = await run_db(request, lambda s: call_ops.detail(s, call_id, target))
     call["recording"] = (
         await anyio.to_thread.run_sync(lambda: _recording(request, call_id))
     ) is not None
@@ -73,6 +81,27 @@ async def call_page(request: Request) -> Response:
     except OperationError as error:
         return render(request, "error.html", {"message": error.message}, status_code=404)
     return render(request, "call.html", {"c": call})
+
+
+@page()
+async def translate_call(request: Request) -> Response:
+    """The "Translate to English" button: the worker translates the turns said in other
+    languages; the page shows each translation beside its turn once it is made."""
+    call_id = request.path_params["call_id"]
+    actor = principal_of(request).user
+    target = _translation_language(request)
+    name = english_name(target)
+    try:
+        asked = await run_db(
+            request, lambda s: call_ops.request_translation(s, actor, call_id, target)
+        )
+    except OperationError as error:
+        return render(request, "error.html", {"message": error.message}, status_code=404)
+    if asked:
+        flash(request, f"Translating into {name}: reload the page in a moment.")
+    else:
+        flash(request, f"Every turn of this call is in {name} or already translated.")
+    return RedirectResponse(f"/calls/{call_id}", status_code=303)
 
 
 @endpoint()
@@ -134,6 +163,7 @@ def call_routes() -> list[BaseRoute]:
         Route("/calls", calls_page),
         Route("/calls/{call_id}", call_page),
         Route("/calls/{call_id}/recording", call_recording),
+        Route("/calls/{call_id}/translate", translate_call, methods=["POST"]),
         Route("/api/v1/calls", list_calls),
         Route("/api/v1/calls/{call_id}", get_call),
     ]

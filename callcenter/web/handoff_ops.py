@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -9,8 +10,9 @@ from sqlalchemy.orm import Session
 from callcenter.store import audit
 from callcenter.store import handoffs as handoff_store
 from callcenter.store.models import Handoff, Role, User
+from callcenter.store.translations import needs_translation, translations_of_call
 from callcenter.web.errors import Conflict, NotFound
-from callcenter.web.turn_view import iso, turn_dict
+from callcenter.web.turn_view import iso, translation_info, turn_dict
 
 MAX_NOTE = 4000
 
@@ -58,8 +60,23 @@ def resolve(session: Session, actor: User, handoff_id: int, note: str) -> Handof
     return handoff
 
 
-def detail_dict(found: handoff_store.HandoffDetail) -> dict[str, Any]:
+def detail_view(session: Session, handoff_id: int, translation_language: str) -> dict[str, Any]:
+    """One handoff for the agent's page and the API, turns with their machine
+    translation into ``translation_language`` (the human agents') where one was made."""
+    found = detail(session, handoff_id)
+    translations = translations_of_call(session, found.call.id, translation_language)
+    view = detail_dict(found, translations)
+    view["translation"] = translation_info(
+        translation_language, needs_translation(session, found.call.id, translation_language)
+    )
+    return view
+
+
+def detail_dict(
+    found: handoff_store.HandoffDetail, translations: Mapping[int, str] | None = None
+) -> dict[str, Any]:
     h, call = found.handoff, found.call
+    translations = translations or {}
     return {
         "id": h.id,
         "status": h.status.value,
@@ -81,6 +98,7 @@ def detail_dict(found: handoff_store.HandoffDetail) -> dict[str, Any]:
             "status": call.status.value,
             "started_at": iso(call.started_at),
             "ended_at": iso(call.ended_at),
+            "language": call.language,
         },
         "verified_identity": (
             {
@@ -90,7 +108,10 @@ def detail_dict(found: handoff_store.HandoffDetail) -> dict[str, Any]:
             if found.verified
             else None
         ),
-        "transcript": [turn_dict(turn) for turn in found.turns],
+        "transcript": [
+            turn_dict(turn, call_language=call.language, translation=translations.get(turn.seq))
+            for turn in found.turns
+        ],
         "tool_calls": [
             {
                 "name": t.name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from callcenter.store.models import Turn
+from callcenter.text.languages import english_name
 
 
 def iso(value: Any) -> str | None:
@@ -24,7 +25,11 @@ def heard_parts(turn: Turn) -> tuple[str, str]:
     return heard, turn.text  # not a prefix: show what was heard, and the whole text unheard
 
 
-def turn_dict(turn: Turn) -> dict[str, Any]:
+def turn_dict(
+    turn: Turn, *, call_language: str | None = None, translation: str | None = None
+) -> dict[str, Any]:
+    """``translation``: the machine translation into the human agents' language, if any
+    (shown beside the original, labelled machine-made; ``call_ops.translation_info``)."""
     heard, unheard = heard_parts(turn)
     return {
         "seq": turn.seq,
@@ -38,4 +43,12 @@ def turn_dict(turn: Turn) -> dict[str, Any]:
         "end_ms": turn.end_ms,
         "latency_ms": turn.latency_ms,
         "asr_confidence": turn.asr_confidence,
+        # Turns stored before languages were recorded were said in the call's language.
+        "language": turn.language or call_language,
+        "translation": translation,
     }
+
+
+def translation_info(target: str, pending: bool) -> dict[str, Any]:
+    """What the console says about the call's machine translation into ``target``."""
+    return {"language": target, "language_name": english_name(target), "pending": pending}
