@@ -28,6 +28,7 @@ EXPECTED_TABLES = {
     "tool_definitions",
     "users",
     "audit_log",
+    "turn_translations",
 }
 
 
