@@ -74,7 +74,9 @@ _LABEL = re.compile(
     r"caller\s*:|agent\s*:)\s*",
     re.IGNORECASE,
 )
-_QUOTES = ('""', "''", "“”", "„“", "«»", "‘’", "``")
+_QUOTES = (
+    ('"', '"'), ("'", "'"), ("“", "”"), ("„", "“"), ("«", "»"), ("‘", "’"), ("`", "`"),
+)  # fmt: skip
 # A note the model adds after the translation: "(Note: ...)", "Note: ...".
 _NOTE = re.compile(r"\s*(?:\n|\s)\(?\s*note\s*:.*$", re.IGNORECASE | re.DOTALL)
 
