@@ -56,10 +56,14 @@ def llm() -> Iterator[ScriptedLLMServer]:
         yield server
 
 
-def model(server: ScriptedLLMServer, **options: object) -> OpenAICompatChatModel:
+def model(server: ScriptedLLMServer, max_tokens: int = 160) -> OpenAICompatChatModel:
     return OpenAICompatChatModel(
-        base_url=server.base_url, model="scripted", timeout_s=5.0, max_retries=0, **options
-    )  # type: ignore[arg-type]
+        base_url=server.base_url,
+        model="scripted",
+        timeout_s=5.0,
+        max_retries=0,
+        max_tokens=max_tokens,
+    )
 
 
 @pytest.fixture
@@ -145,21 +149,21 @@ def test_one_line_is_asked_for_alone_with_a_translation_only_prompt(
 
 
 @pytest.mark.parametrize(
-    ("line", "options", "error", "why"),
+    ("line", "max_tokens", "error", "why"),
     [
-        ("Perdí mi tarjeta ayer.", {}, LLMUnavailable, "503"),
-        ("nothing matches this", {}, TranslationError, "no translation"),
-        ("cut short", {"max_tokens": 3}, TranslationError, "token limit"),
+        ("Perdí mi tarjeta ayer.", 160, LLMUnavailable, "503"),
+        ("nothing matches this", 160, TranslationError, "no translation"),
+        ("cut short", 3, TranslationError, "token limit"),
     ],
 )
 def test_a_turn_without_a_usable_translation_raises(
     llm: ScriptedLLMServer,
     line: str,
-    options: dict[str, object],
+    max_tokens: int,
     error: type[Exception],
     why: str,
 ) -> None:
-    chat = model(llm, **options)
+    chat = model(llm, max_tokens)
 
     async def run() -> str:
         try:
