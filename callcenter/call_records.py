@@ -43,7 +43,11 @@ class StoreCallRecords:
             )
 
     def stream_stopped(
-        self, context: StreamContext, reason: StopReason, malformed_frames: int
+        self,
+        context: StreamContext,
+        reason: StopReason,
+        malformed_frames: int,
+        dropped_media_frames: int = 0,
     ) -> None:
         status = CallStatus.transferred if reason == "transfer" else CallStatus.completed
         with transaction(self.session_factory) as session:
@@ -56,6 +60,11 @@ class StoreCallRecords:
                 session,
                 call_id=call.id,
                 kind="stream_stopped",
-                payload={"reason": reason, "malformed_frames": malformed_frames},
+                payload={
+                    "reason": reason,
+                    "malformed_frames": malformed_frames,
+                    # Caller audio dropped because the call fell behind (see media_stream).
+                    "dropped_media_frames": dropped_media_frames,
+                },
             )
             enqueue_after_commit(session, summarise_call, call.id)

@@ -131,11 +131,15 @@ class Listening:
         out: list[ListeningEvent] = []
         for event in self.endpointer.push(samples):
             if isinstance(event, SpeechStarted):
+                log.debug("SpeechStarted at %.0f ms (now %.0f ms)", event.at_ms, self.position_ms)
                 self._onset_ms = event.at_ms
                 out.append(CallerSpeechStarted(at_ms=event.at_ms))
                 continue
             # When the caller stopped talking, on the loop's clock (the latency baseline).
             lag_s = max(0.0, (self.position_ms - event.at_ms) / 1000.0)
+            log.debug(
+                "%s at %.0f ms (now %.0f ms)", type(event).__name__, event.at_ms, self.position_ms
+            )
             if isinstance(event, SpeechPaused):
                 self._judge(event.at_ms, event.audio)
                 out.append(CallerPaused(event.audio, end_ms=event.at_ms, end_wall=now - lag_s))
@@ -194,6 +198,7 @@ class Listening:
         self._verdict(end_ms, done.result())
 
     def _verdict(self, end_ms: float, probability: float) -> None:
+        log.debug("pause at %.0f ms: turn complete with p=%.2f", end_ms, probability)
         self.verdicts.append((end_ms, probability))
         if end_ms == self._pause_ms:
             self._probability = probability

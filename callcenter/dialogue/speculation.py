@@ -9,6 +9,7 @@ cancelled before anything was heard or done, and the caller turn it recorded is 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -18,6 +19,8 @@ import numpy as np
 from callcenter.asr.base import Transcript
 from callcenter.dialogue.events import CallerPaused, CallerText, CallerTurnEnded
 from callcenter.turn_timing import TurnTiming
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
@@ -76,6 +79,7 @@ class Speculator:
         if spec.confirmed_at is not None:
             spec.timing.asr_ms = (spec.transcript_ready - spec.confirmed_at) * 1000.0
         text = transcript.text.strip()
+        log.debug("pause at %.0f ms heard %r (abandoned=%s)", spec.end_ms, text, spec.abandoned)
         if self._host.pause_words(text, spec.end_ms):
             spec.backchannel = True
             return
@@ -89,6 +93,7 @@ class Speculator:
         the speculation is dropped and the caller turn must be handled afresh (False)."""
         spec = self.current
         if spec is None or spec.end_ms != ended.end_ms:
+            log.debug("turn end at %.0f ms: no speculation on it", ended.end_ms)
             self.abandon()
             return False
         self.current = None
@@ -115,6 +120,7 @@ class Speculator:
         if spec is None or spec.confirmed_at is not None:
             return
         spec.abandoned = True
+        log.debug("speculation at %.0f ms abandoned", spec.end_ms)
         if spec.task is not None:
             spec.task.cancel()
         self._host.withdraw(spec)

@@ -9,6 +9,7 @@ on repeated low-confidence transcripts, and re-prompting (then hanging up) on si
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Coroutine
 from typing import Any, Protocol
@@ -25,6 +26,8 @@ from callcenter.dialogue.turns import DtmfCollector, TurnPolicy
 from callcenter.text.requests import asks_for_human
 from callcenter.tools.context import CallContext
 from callcenter.turn_timing import TurnTiming
+
+log = logging.getLogger(__name__)
 
 
 class TurnHost(Protocol):
@@ -110,6 +113,7 @@ class TurnTaking:
         timing = TurnTiming(endpoint_ms=ended.lag_s * 1000.0)
         timing.asr_ms = (_now() - started) * 1000.0
         text = transcript.text.strip()
+        log.debug("turn end heard %r", text)
         if text:
             said = CallerText(text, "speech", ended.end_wall, transcript.confidence)
             await self.caller_said(said, timing, None)
@@ -119,6 +123,7 @@ class TurnTaking:
     ) -> None:
         async with self._lock:
             if speculation is not None and speculation.abandoned:
+                log.debug("caller words %r dropped: their speculation was abandoned", said.text)
                 return
             self._host.emit(said)
             # The caller is back: a later silence starts its re-prompts from the first,
@@ -218,6 +223,7 @@ class TurnTaking:
                 await self._host.hang_up()
                 return
             self._reprompts += 1
+            log.debug("re-prompt after %.1f s of silence", idle)
             self._log.event("reprompt", {"count": self._reprompts})
             await self._host.say_line("reprompt")
 

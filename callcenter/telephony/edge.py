@@ -25,7 +25,11 @@ class CallRecords(Protocol):
     def stream_started(self, context: StreamContext) -> None: ...
 
     def stream_stopped(
-        self, context: StreamContext, reason: StopReason, malformed_frames: int
+        self,
+        context: StreamContext,
+        reason: StopReason,
+        malformed_frames: int,
+        dropped_media_frames: int = 0,
     ) -> None: ...
 
 

@@ -91,6 +91,7 @@ class MediaStreamConnection:
         self.recording: CallRecording | None = None
         self._inbox: asyncio.Queue[_Item] = asyncio.Queue()
         self._media_pending = 0
+        self._dropped_media = 0  # caller frames dropped while the handler was behind
         self._tasks: list[asyncio.Task[None]] = []
         self._malformed = 0
         self._got_stop = False
@@ -154,6 +155,13 @@ class MediaStreamConnection:
                 self.recording.caller(event.payload, event.timestamp_ms)
             if self._media_pending >= MAX_PENDING_MEDIA:
                 self.runtime.metrics.dropped_media_frames.inc()
+                self._dropped_media += 1
+                if self._dropped_media == 1:  # words the caller said are lost: say so once
+                    log.warning(
+                        "call %s is %d frames behind; dropping caller audio",
+                        self.context.call_id,
+                        MAX_PENDING_MEDIA,
+                    )
                 return
             self._media_pending += 1
             self._inbox.put_nowait(event)
@@ -311,9 +319,9 @@ class MediaStreamConnection:
             )
         self.runtime.live_calls -= 1
         self.runtime.metrics.live_calls.dec()
-        context, malformed = self.context, self._malformed
+        context, malformed, dropped = self.context, self._malformed, self._dropped_media
         await self._store(
-            lambda: self.runtime.call_records.stream_stopped(context, reason, malformed)
+            lambda: self.runtime.call_records.stream_stopped(context, reason, malformed, dropped)
         )
         log.info("stream ended (%s)", reason)
         if self.recording is not None:

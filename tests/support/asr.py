@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import numpy as np
@@ -25,4 +26,7 @@ def transcribe_ulaw(ulaw: bytes) -> str:
 
 
 def words(text: str) -> str:
-    return re.sub(r"[^a-z0-9 ]+", "", text.lower().replace("-", " "))
+    """Lower-case words, accents folded ("español" -> "espanol"), punctuation dropped."""
+    folded = unicodedata.normalize("NFKD", text.lower().replace("-", " "))
+    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    return re.sub(r"[^a-z0-9 ]+", "", plain)

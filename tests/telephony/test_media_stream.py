@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -11,13 +12,19 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 from websockets.exceptions import ConnectionClosed
 
+from callcenter.dialogue.ports import MediaStreamHandler, StreamContext, StreamOutput
 from callcenter.logs import CallIdFilter
 from callcenter.simulator import wire
 from callcenter.store import calls as call_store
 from callcenter.store.models import CallStatus
+from callcenter.telephony.media_stream import MAX_PENDING_MEDIA
 from callcenter.telephony.rest import CallControl
 from callcenter.telephony.signatures import sign
-from callcenter.testing.handlers import EchoAgentFactory, RecordingHandlerFactory
+from callcenter.testing.handlers import (
+    EchoAgentFactory,
+    RecordingHandler,
+    RecordingHandlerFactory,
+)
 from callcenter.testing.twilio_stub import TwilioStub
 from tests.support.live_app import ACCOUNT_SID, AUTH_TOKEN, LiveApp, wait_for
 from tests.telephony.malformed import malformed_messages
@@ -210,3 +217,64 @@ def test_log_lines_said_during_a_call_carry_its_id(
     assert skipped and all(getattr(r, "call_id", None) == params["call_id"] for r in skipped)
     started = [r for r in records if "started" in r.getMessage()]
     assert started and getattr(started[0], "call_id", None) == params["call_id"]
+
+
+class SlowHandlerFactory(RecordingHandlerFactory):
+    """Handlers whose first media frame takes ``stall_s`` (a call that fell behind)."""
+
+    def __init__(self, stall_s: float) -> None:
+        super().__init__()
+        self.stall_s = stall_s
+
+    async def __call__(self, context: StreamContext, output: StreamOutput) -> MediaStreamHandler:
+        handler = await super().__call__(context, output)
+        assert isinstance(handler, RecordingHandler)
+        record, stall_s = handler.on_media, self.stall_s
+
+        async def on_media(ulaw: bytes, timestamp_ms: int) -> None:
+            if not handler.media:
+                await asyncio.sleep(stall_s)
+            await record(ulaw, timestamp_ms)
+
+        handler.on_media = on_media  # type: ignore[method-assign]
+        return handler
+
+
+def test_a_call_that_falls_behind_drops_caller_audio_and_says_how_much(
+    live_app: Callable[..., LiveApp],
+    live_factory: sessionmaker[Session],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Media beyond MAX_PENDING_MEDIA is dropped, not queued without bound; the drop is
+    logged once and stored on the call (a caller's words lost this way are otherwise
+    invisible: the agent just never heard them)."""
+    handlers = SlowHandlerFactory(stall_s=2.0)
+    app = live_app(handler_factory=handlers)
+    call_sid, params = answer_call(app)
+    sent = MAX_PENDING_MEDIA + 150
+    with caplog.at_level(logging.WARNING, logger="callcenter.telephony.media_stream"):
+        with open_ws(app) as ws:
+            stream_sid = start_stream(ws, call_sid, params)
+            for chunk in range(sent):
+                ws.send(wire.media(stream_sid, chunk + 2, chunk, chunk * 20, b"\xff" * 160))
+            ws.send(wire.stop(stream_sid, sent + 2, call_sid, ACCOUNT_SID))
+            with pytest.raises(ConnectionClosed):
+                ws.recv(timeout=15)
+        handler = wait_for(
+            lambda: handlers.handlers and handlers.handlers[0].stop_reason and handlers.handlers[0]
+        )
+    delivered = len(handler.media)
+    assert 0 < delivered <= MAX_PENDING_MEDIA + 1 < sent
+
+    def stopped() -> dict[str, object] | None:
+        with live_factory() as session:
+            call = call_store.get_call_by_sid(session, call_sid)
+            assert call is not None
+            events = call_store.list_events(session, call.id, kind="stream_stopped")
+            return events[0].payload if events else None
+
+    payload = wait_for(stopped)
+    assert payload is not None and payload["dropped_media_frames"] == sent - delivered
+    drops = [r for r in caplog.records if "dropping caller audio" in r.getMessage()]
+    assert len(drops) == 1
+    assert app.runtime.metrics.value("dropped_media_frames_total") == sent - delivered
