@@ -140,9 +140,7 @@ class Runtime:
             run_in_engine_thread(make_language_voices, settings),
         )
         self.recorder = CallRecorder(self.session_factory)
-        open_handoff = HandoffOpener(
-            self.recorder, settings.human_destination, settings.handoff_language
-        )
+        open_handoff = HandoffOpener(self.recorder, settings.human_destination)
         self.services = build_services(
             settings,
             session_factory=self.session_factory,

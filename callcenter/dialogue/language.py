@@ -86,6 +86,12 @@ class CallLanguage:
         self.heard = True
         return self.current
 
+    def choose(self, language: str, why: str) -> None:
+        """The caller chose a language without words (the keypad): kept like a request."""
+        if language in self.languages:
+            self.chosen = True
+            self._set(language, why)
+
     def asked_only(self, text: str) -> bool:
         """The utterance asked for a language and nothing else ("Spanish, please")."""
         return self.requested is not None and len(strip_request(text).split()) <= 1
@@ -157,6 +163,8 @@ class LanguagePhrases(PhraseCache):
         self._fallback = default
         self._language = language
 
-    async def get(self, text: str, style: VoiceStyle | None = None) -> bytes:
-        cache = self._caches.get(self._language.current, self._fallback)
+    async def get(
+        self, text: str, style: VoiceStyle | None = None, language: str | None = None
+    ) -> bytes:
+        cache = self._caches.get(language or self._language.current, self._fallback)
         return await cache.get(text, style)

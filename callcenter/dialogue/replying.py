@@ -214,13 +214,23 @@ class Replying:
             await self._close(turn)
         await host.act_on(result)
 
-    async def say_line(self, turn: AgentTurn, text: str) -> None:
-        """Say a fixed line from the phrase cache and wait until it has played."""
-        await self.say_parts(turn, [(text, True)])
+    async def say_line(
+        self, turn: AgentTurn, text: str, also: Sequence[tuple[str, str]] = ()
+    ) -> None:
+        """Say a fixed line from the phrase cache and wait until it has played.
+        ``also``: (language, line) said after it, each in its language's voice (the
+        greeting's keypad language offers)."""
+        await self.say_parts(turn, [(text, True)], spoken_in=also)
 
-    async def say_parts(self, turn: AgentTurn, parts: Sequence[tuple[str, bool]]) -> None:
+    async def say_parts(
+        self,
+        turn: AgentTurn,
+        parts: Sequence[tuple[str, bool]],
+        spoken_in: Sequence[tuple[str, str]] = (),
+    ) -> None:
         """Say sentences in order, each from the phrase cache when fixed (else synthesised
-        now: it may hold account values), and wait until they have played."""
+        now: it may hold account values), then the fixed ``spoken_in`` lines in their own
+        languages' voices, and wait until they have played."""
         turn.first_clause_at = _now()
         self._voice.begin(turn)
         self._host.set_state(AgentState.speaking)
@@ -239,6 +249,8 @@ class Replying:
                 else:
                     duration = await voice.say_rendered(await ahead[index])
                 self._said(turn, text, duration)
+            for language, text in spoken_in:
+                self._said(turn, text, await voice.say_cached(text, language))
             await self._voice.end()
             await turn.wait_played()
         finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,7 @@ from callcenter.dialogue.language import (
     LanguageVoice,
     prompts_in,
 )
+from callcenter.dialogue.language_menu import LanguageMenu
 from callcenter.dialogue.listening import Listening, ListeningStage
 from callcenter.dialogue.mood import MoodTracker
 from callcenter.dialogue.playout import PlayoutTracker
@@ -90,6 +91,7 @@ class CallSession:
         self.language = CallLanguage(
             settings.language_codes, settings.default_language, self._language_changed
         )
+        self.menu = LanguageMenu(settings.language_codes, enabled=settings.language_keypad)
         self.log = call_log or StoreCallLog(
             services.recorder,
             self.call_id,
@@ -185,7 +187,8 @@ class CallSession:
             self.log.event("returning_caller", {"preferences": known.as_dict()})
 
     async def _greet(self) -> None:
-        await self.say_line("greeting")
+        offers = self.menu.offers(self.prompts, self.language.current)
+        await self.say_line("greeting", offers=offers)
         if self._welcome and not self.busy and not self.ended:
             line = self.floor.new_turn()
             line.task = self.spawn(self.replying.say_line(line, self._welcome))
@@ -249,7 +252,18 @@ class CallSession:
         self.log.event("dtmf", {"digit": digit})
         if self.floor.agent_audible:
             await self.floor.interrupt("dtmf")
+        chosen = None if self.turns.keying else self.menu.choice(digit)
+        if chosen is not None:
+            self._choose_language(chosen)
+            return
+        self.menu.close()  # the caller is keying for the flows (an account number)
         self.turns.key_pressed(digit)
+
+    def _choose_language(self, language: str) -> None:
+        """A language key in the greeting: switch, and greet again in that language."""
+        self.menu.close()
+        self.language.choose(language, "keypad")
+        self.spawn(self.say_line("greeting"))
 
     async def on_mark(self, name: str) -> None:
         self.playout.on_mark(name)
@@ -272,6 +286,8 @@ class CallSession:
         else:
             heard = await self.services.transcriber.transcribe(audio, hint=hint)
         self.language.observe(heard.text, heard.language, heard.language_probability)
+        if heard.text.strip():
+            self.menu.close()  # the caller has spoken: keys are the flows' from now on
         return corrected(heard, self.glossary, self.log)
 
     def frustrated(self, said: CallerText, seq: int) -> bool:
@@ -353,8 +369,11 @@ class CallSession:
     def _pending_question(self) -> str | None:
         return self.replying.replier.pending_question()
 
-    async def say_line(self, name: str, *, answers: bool = True) -> None:
-        """Say a fixed line (greeting, re-prompt, hand-off, goodbye) until it has played."""
+    async def say_line(
+        self, name: str, *, answers: bool = True, offers: Sequence[tuple[str, str]] = ()
+    ) -> None:
+        """Say a fixed line (greeting, re-prompt, hand-off, goodbye) until it has played;
+        ``offers``: (language, line) after it, each in its language's voice."""
         # A task flow waiting for an answer asks its own question again after silence.
         pending = self.replying.replier.reprompt() if name == "reprompt" else None
         text = pending or prompts_in(self.prompts, self.language.current).render(name)
@@ -363,7 +382,7 @@ class CallSession:
         self.access.last_line = text  # "say that again" even if it was cut short
         line = self.floor.new_turn(answers=answers)
         line.asks_again = name == "reprompt"
-        line.task = self.spawn(self.replying.say_line(line, text))
+        line.task = self.spawn(self.replying.say_line(line, text, offers))
         await asyncio.wait([line.task])
 
     async def act_on(self, result: ReplyResult) -> None:
@@ -401,7 +420,7 @@ class CallSession:
         verdict = check.hear(ulaw, events, self.listening.speech_ms)
         if verdict == "human":
             self.log.event("answered_by", {"answered_by": "human", "detected_by": "own"})
-            self.spawn(self.say_line("greeting"))
+            self.spawn(self._greet())
         elif verdict == "machine":
             self.log.event("voicemail_greeting", {"at_ms": self.stream_ms})
         elif verdict == "leave_message":

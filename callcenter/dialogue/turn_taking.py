@@ -184,6 +184,11 @@ class TurnTaking:
 
     # --- keyed digits ------------------------------------------------------------------
 
+    @property
+    def keying(self) -> bool:
+        """Keys pressed and not yet taken as a turn (a number being keyed in)."""
+        return bool(self._dtmf.pending)
+
     def key_pressed(self, digit: str) -> None:
         self.activity()
         if self._dtmf_timer is not None:

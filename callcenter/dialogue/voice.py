@@ -39,8 +39,12 @@ class PhraseCache:
         self._locks: dict[tuple[str, VoiceStyle | None], asyncio.Lock] = {}
         self._max_entries = max_entries
 
-    async def get(self, text: str, style: VoiceStyle | None = None) -> bytes:
-        """The line's audio, in a caller's style (slower, louder) when one is given."""
+    async def get(
+        self, text: str, style: VoiceStyle | None = None, language: str | None = None
+    ) -> bytes:
+        """The line's audio, in a caller's style (slower, louder) when one is given.
+        ``language``: a line in another language than the call's (a multilingual
+        call's phrases pick that language's voice; one voice ignores it)."""
         key = (text.strip(), style if style is not None and not style.is_default else None)
         if key in self._audio:
             return self._audio[key]
@@ -167,9 +171,10 @@ class AgentVoice:
         await self._send(ulaw)
         return len(ulaw) / BYTES_PER_MS
 
-    async def say_cached(self, text: str) -> float:
-        """Send a fixed line from the phrase cache; returns its duration in ms."""
-        ulaw = await self._phrases.get(text, self.style)
+    async def say_cached(self, text: str, language: str | None = None) -> float:
+        """Send a fixed line from the phrase cache (in ``language``'s voice when given);
+        returns its duration in ms."""
+        ulaw = await self._phrases.get(text, self.style, language)
         await self._send(ulaw)
         return len(ulaw) / BYTES_PER_MS
 

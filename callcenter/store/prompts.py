@@ -20,6 +20,8 @@ PROMPT_FILES = {
     # Said when the caller stops mid-sentence and stays silent (turn_prompt_after_ms).
     "take_your_time": "take_your_time.txt",
     "handoff_line": "handoff_line.txt",
+    # A multilingual greeting's keypad offer, one per language ("Para español, pulse 2").
+    "language_offer": "language_offer.txt",
     "filler": "filler.txt",
     "backchannel": "backchannel.txt",
     "handoff_summary": "handoff_summary.txt",

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from callcenter.llm.base import ChatModel
 from callcenter.settings import get_settings
 from callcenter.store.db import transaction
-from callcenter.store.models import Call, Handoff
+from callcenter.store.models import Handoff
 from callcenter.store.recorder import CallRecorder
-from callcenter.store.translations import needs_translation
+from callcenter.store.translations import needs_translation, translations_of_call
 from callcenter.tasks.celery_app import app
 from callcenter.tasks.common import build_chat_model, factory_for
 from callcenter.tasks.outbox import enqueue_after_commit
@@ -27,7 +27,7 @@ from callcenter.tasks.summary import (
     summarise_with_llm,
     transcript,
 )
-from callcenter.tasks.translation import translate_call
+from callcenter.tasks.translation import notes_in, run_translation, translate_call
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +48,28 @@ def run_summary(
     handoff_id: int,
     model_factory: Callable[[], ChatModel],
     language: str = "en",
+    *,
+    model_name: str = "",
 ) -> str:
     """Summarise one handoff in ``language`` (the human agents'); returns what happened
-    (for logs and tests)."""
+    (for logs and tests).
+
+    A call held in another language is machine-translated first, turn by turn (stored
+    beside each turn for the human agent's page), and summarised from the translation: a
+    small model asked to summarise Spanish in English writes Spanish."""
     with factory() as session:
         handoff = session.get(Handoff, handoff_id)
         if handoff is None:
             return "missing"
         if handoff.summary_source == LLM:
             return "already"
-        facts = fallback_summary(session, handoff.call_id, handoff.reason)
-        lines = transcript(session, handoff.call_id)
+        call_id, reason = handoff.call_id, handoff.reason
+        foreign = needs_translation(session, call_id, language)
+    if foreign:
+        run_translation(factory, call_id, language, model_factory, model_name=model_name)
+    with factory() as session:
+        facts = fallback_summary(session, call_id, reason)
+        lines = transcript(session, call_id, translations_of_call(session, call_id, language))
     error: str | None
     try:
         summary, error = asyncio.run(_summarise(model_factory, lines, facts, language))
@@ -89,7 +100,10 @@ async def _summarise(
 ) -> Any:
     model = model_factory()
     try:
-        return await summarise_with_llm(model, lines, facts, language)
+        summary, error = await summarise_with_llm(model, lines, facts, language)
+        if error is None:
+            summary = await notes_in(model, summary, language)
+        return summary, error
     finally:
         await model.close()
 
@@ -102,6 +116,7 @@ def summarise_handoff(handoff_id: int) -> str:
         handoff_id,
         lambda: build_chat_model(settings),
         settings.handoff_language,
+        model_name=settings.llm_model,
     )
 
 
@@ -109,30 +124,17 @@ class HandoffOpener:
     """Opens a handoff when a live call is escalated: the row with its fallback summary,
     and the job that asks the LLM for a better one (enqueued once the row commits). A
     call held in another language than the human agents read (``handoff_language``)
-    also gets its transcript machine-translated for them."""
+    has its transcript machine-translated for them by that job, before it summarises."""
 
-    def __init__(
-        self, recorder: CallRecorder, destination: str, handoff_language: str = "en"
-    ) -> None:
+    def __init__(self, recorder: CallRecorder, destination: str) -> None:
         self.recorder = recorder
         self.destination = destination
-        self.handoff_language = handoff_language
 
     async def __call__(self, call_id: str, reason: str) -> None:
         def write(session: Session) -> int:
             # Queued behind the call's turns, so the fallback summary sees all of them.
             handoff = create_handoff(session, call_id, reason, self.destination)
             enqueue_after_commit(session, summarise_handoff, handoff.id)
-            if self._other_language(session, call_id):
-                enqueue_after_commit(session, translate_call, call_id, self.handoff_language)
             return handoff.id
 
         await asyncio.wait_for(self.recorder.write(write, "handoff"), timeout=5.0)
-
-    def _other_language(self, session: Session, call_id: str) -> bool:
-        call = session.get(Call, call_id)
-        if call is None:
-            return False
-        return call.language != self.handoff_language or needs_translation(
-            session, call_id, self.handoff_language
-        )

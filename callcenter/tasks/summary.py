@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -87,10 +87,16 @@ def mask_numbers(text: str) -> str:
     return _NUMBER_RUN.sub(mask, text)
 
 
-def transcript(session: Session, call_id: str) -> list[TranscriptLine]:
+def transcript(
+    session: Session, call_id: str, translated: Mapping[int, str] | None = None
+) -> list[TranscriptLine]:
+    """The call's lines as heard; ``translated``: {turn seq: text} used instead of the
+    words said (a call in another language, summarised in the human agents')."""
     lines = []
     for turn in list_turns(session, call_id):
         said = turn.heard_text if turn.speaker == Speaker.agent and turn.heard_text else turn.text
+        if translated and turn.seq in translated:
+            said = translated[turn.seq]
         if turn.source == "dtmf":
             said = f"[pressed {said}]"
         if said.strip():

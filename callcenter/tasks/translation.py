@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from callcenter.languages.text_id import text_language
 from callcenter.llm.base import ChatModel, StreamEnd, TextDelta
 from callcenter.settings import get_settings
 from callcenter.store.db import transaction
@@ -25,7 +26,8 @@ from callcenter.store.models import Speaker
 from callcenter.store.translations import TurnToTranslate, save_translation, turns_to_translate
 from callcenter.tasks.celery_app import app
 from callcenter.tasks.common import build_chat_model, factory_for
-from callcenter.text.languages import english_name
+from callcenter.tasks.summary import HandoffSummary
+from callcenter.text.languages import KNOWN_LANGUAGES, english_name
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +37,13 @@ TURN_TIMEOUT_S = 30.0
 # what is left is translated by the next request.
 JOB_BUDGET_S = 240.0
 MAX_TURN_CHARS = 2000
+NOTES_SURE = 0.5  # text language ID score at which summary notes count as in a language
 
-TRANSLATE_PROMPT = (
-    "You translate one line of a phone call to a bank's call center from {source} into "
-    "{target}. The line was said by {who}. Reply with the {target} translation of the line "
-    "only: no quotes, no labels, no notes, no explanation. Keep names, numbers and amounts "
-    "exactly as they are."
-)
+# The line goes in the user message after a short request: the embedded 0.5B model,
+# given the line alone under a system prompt full of rules, read the rules back
+# ("No quotes, no labels, ...") or answered it instead of translating it.
+TRANSLATE_SYSTEM = "You translate phone call lines for a bank's call center into {target}."
+TRANSLATE_REQUEST = "Translate this {source} {kind} into {target}:\n{text}"
 
 
 class TranslationError(ValueError):
@@ -81,9 +83,15 @@ _QUOTES = (
 _NOTE = re.compile(r"\s*(?:\n|\s)\(?\s*note\s*:.*$", re.IGNORECASE | re.DOTALL)
 
 
+# The instructions read back instead of a translation (a small model given a line it
+# cannot place answers "No quotes, no labels, no notes, no explanation.").
+_ECHO = re.compile(r"\bno (?:quotes|labels|notes|explanation)\b", re.IGNORECASE)
+
+
 def clean_translation(reply: str) -> str:
     """The translation without what models add around it: code fences, a label, quotes,
-    a trailing note. Empty when nothing is left."""
+    a trailing note. Empty when nothing is left, or when the reply reads the
+    instructions back."""
     text = reply.strip()
     if text.startswith("```"):
         text = text.strip("`").strip()
@@ -95,17 +103,24 @@ def clean_translation(reply: str) -> str:
         for opening, closing in _QUOTES:
             if len(text) >= 2 and text[0] == opening and text[-1] == closing:
                 text = text[1:-1].strip()
+    if len(_ECHO.findall(text)) >= 2:
+        return ""
     return text
 
 
 def translation_messages(
-    text: str, source: str, target: str, speaker: Speaker
+    text: str, source: str, target: str, speaker: Speaker | None
 ) -> list[dict[str, str]]:
-    who = "the caller" if speaker == Speaker.caller else "the call center's agent"
-    system = TRANSLATE_PROMPT.format(
-        source=english_name(source), target=english_name(target), who=who
-    )
-    return [{"role": "system", "content": system}, {"role": "user", "content": text}]
+    """``speaker`` None: a note about the call (a handoff summary's), not a line said."""
+    names = {"source": english_name(source), "target": english_name(target)}
+    kind = "note" if speaker is None else "line"
+    return [
+        {"role": "system", "content": TRANSLATE_SYSTEM.format(**names)},
+        {"role": "user", "content": TRANSLATE_REQUEST.format(**names, kind=kind, text=text)},
+    ]
+
+
+_DIGITS = re.compile(r"\d+")
 
 
 async def translate_text(
@@ -114,7 +129,7 @@ async def translate_text(
     *,
     source: str,
     target: str,
-    speaker: Speaker = Speaker.caller,
+    speaker: Speaker | None = Speaker.caller,
     timeout_s: float = TURN_TIMEOUT_S,
 ) -> str:
     """One line into ``target``; raises :class:`TranslationError` (or the model's error)
@@ -137,10 +152,44 @@ async def translate_text(
     translated = clean_translation(reply)
     if not translated:
         raise TranslationError(f"no translation in the reply: {reply[:120]!r}")
+    # A number the line does not hold is the model's invention ("Wie lautet Ihre
+    # Kontonummer?" came back as "Your account number is 1234567890.").
+    invented = set(_DIGITS.findall(translated)) - set(_DIGITS.findall(text))
+    if invented:
+        raise TranslationError(f"the reply has numbers the line does not: {sorted(invented)}")
     return translated
 
 
 SaveOne = Callable[[TurnToTranslate, str], bool]
+
+
+async def notes_in(model: ChatModel, summary: HandoffSummary, target: str) -> HandoffSummary:
+    """The summary's words (intent, open items, notes) in ``target``: a small model asked
+    for notes in English about a Spanish call may write them in Spanish anyway; what is
+    found in another language is translated field by field. Unsure language ID, or a
+    failed translation, leaves a field as the model wrote it."""
+    fields = [summary.intent, summary.notes, *summary.open_items]
+    found = text_language(" ".join(fields), KNOWN_LANGUAGES)
+    if found is None or found[0] == target or found[1] < NOTES_SURE:
+        return summary
+    source = found[0]
+
+    async def translated(text: str) -> str:
+        if not text.strip():
+            return text
+        try:
+            return await translate_text(model, text, source=source, target=target, speaker=None)
+        except Exception as error:  # the model's words stay: better than none
+            log.warning("summary notes left in %s: %r", source, error)
+            return text
+
+    return summary.model_copy(
+        update={
+            "intent": await translated(summary.intent),
+            "notes": await translated(summary.notes),
+            "open_items": [await translated(item) for item in summary.open_items],
+        }
+    )
 
 
 async def translate_turns(

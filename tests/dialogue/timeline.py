@@ -190,12 +190,16 @@ class ScriptedTranscriber:
     def __init__(self, script: Sequence[Speech], delay_s: float = 0.1) -> None:
         self.script, self.delay_s = list(script), delay_s
         self.hints: list[str | None] = []
+        self.languages: list[str | None] = []  # the language prior of each request
 
-    async def transcribe(self, audio: np.ndarray, *, hint: str | None = None) -> Transcript:
+    async def transcribe(
+        self, audio: np.ndarray, *, hint: str | None = None, language: str | None = None
+    ) -> Transcript:
         self.hints.append(hint)
+        self.languages.append(language)
         await asyncio.sleep(self.delay_s)
         speech = self.script[int(audio[0])]
-        return Transcript(text=speech.text, confidence=speech.confidence)
+        return Transcript(text=speech.text, confidence=speech.confidence, language=language or "en")
 
     async def close(self) -> None:
         return None

@@ -196,8 +196,13 @@ def test_the_summary_is_asked_for_in_the_human_agents_language(
     handoff_id = new_handoff(db_factory, ctx)
     llm.clear()
     assert run_summary(db_factory, handoff_id, lambda: model_factory(llm), "de") == "llm"
-    system = llm.requests[-1].messages[0]["content"]
-    assert "notes in German" in system, system
+    systems = [str(r.messages[0]["content"]) for r in llm.requests]
+    summary = next(s for s in systems if s.startswith("You write handoff notes"))
+    assert "notes in German" in summary, summary
+    # The English call was translated into German first, turn by turn, for the agents.
+    asked = [str(r.messages[-1]["content"]) for r in llm.requests]
+    translating = [s for s in asked if s.startswith("Translate this English line")]
+    assert translating and all(s.split("\n")[0].endswith("into German:") for s in translating)
 
 
 @pytest.mark.parametrize("caller_says", ["gibberish", "outage", "something else"])

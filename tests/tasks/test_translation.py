@@ -22,9 +22,11 @@ from callcenter.store.models import Call, OutboxJob, Speaker, TurnTranslation
 from callcenter.store.recorder import CallRecorder
 from callcenter.store.translations import translations_of_call, turns_to_translate
 from callcenter.tasks.handoff import HandoffOpener
+from callcenter.tasks.summary import HandoffSummary
 from callcenter.tasks.translation import (
     TranslationError,
     clean_translation,
+    notes_in,
     run_translation,
     translate_call,
     translate_text,
@@ -51,6 +53,12 @@ def llm() -> Iterator[ScriptedLLMServer]:
         Rule(match="ayudarle", reply="Hello, how can I help you?"),
         Rule(match="Kontostand", reply="I want to check my account balance."),
         Rule(match="cut short", reply="one two three four five six"),
+        Rule(match="Kontonummer", reply="Your account number is 1234567890."),
+        # A summary's notes a small model wrote in the call's language, translated.
+        Rule(match="dirección postal", reply="change the postal address"),
+        Rule(
+            match="se ha mudado", reply="The customer moved to Valencia and wants the new address."
+        ),
     ]
     with ScriptedLLMServer(rules, fallback=Rule(reply="")) as server:
         yield server
@@ -117,6 +125,8 @@ def spanish_call(factory: sessionmaker[Session], language: str = "es") -> str:
         ("I lost my card.\n(Note: informal register.)", "I lost my card."),
         ("Caller: I lost my card.", "I lost my card."),
         ("  ", ""),
+        # The instructions read back instead of a translation: no translation at all.
+        ("No quotes, no labels, no notes, no explanation.", ""),
     ],
 )
 def test_clean_translation_strips_what_models_add(reply: str, expected: str) -> None:
@@ -143,9 +153,11 @@ def test_one_line_is_asked_for_alone_with_a_translation_only_prompt(
     assert asyncio.run(run()) == "I want to know my account balance."
     [request] = llm.requests
     system, user = request.messages
-    assert system["role"] == "system" and "from Spanish into English" in system["content"]
-    assert "translation of the line only" in system["content"]
-    assert user == {"role": "user", "content": "Quiero saber el saldo de mi cuenta."}
+    assert system["role"] == "system" and "into English" in system["content"]
+    assert user == {
+        "role": "user",
+        "content": "Translate this Spanish line into English:\nQuiero saber el saldo de mi cuenta.",
+    }
 
 
 @pytest.mark.parametrize(
@@ -154,6 +166,7 @@ def test_one_line_is_asked_for_alone_with_a_translation_only_prompt(
         ("Perdí mi tarjeta ayer.", 160, LLMUnavailable, "503"),
         ("nothing matches this", 160, TranslationError, "no translation"),
         ("cut short", 3, TranslationError, "token limit"),
+        ("Wie lautet Ihre Kontonummer?", 160, TranslationError, "numbers the line does not"),
     ],
 )
 def test_a_turn_without_a_usable_translation_raises(
@@ -188,7 +201,7 @@ def test_the_job_translates_each_turn_and_leaves_a_failed_one_untranslated(
     assert list(report.failed) == [4]  # the 503; the turns after it still went
     # One request per turn with words; the keyed digits were never sent.
     sent = [r.messages[-1]["content"] for r in llm.requests]
-    assert sent == [SPANISH_CALL[i][1] for i in (0, 1, 3, 4)]
+    assert [text.split("\n", 1)[1] for text in sent] == [SPANISH_CALL[i][1] for i in (0, 1, 3, 4)]
     with factory() as session:
         assert translations_of_call(session, call_id, "en") == {
             1: "Hello, how can I help you?",
@@ -202,7 +215,9 @@ def test_the_job_translates_each_turn_and_leaves_a_failed_one_untranslated(
     llm.clear()
     again = run_translation(factory, call_id, "en", lambda: model(llm), model_name="x")
     assert again.translated == [] and list(again.failed) == [4]
-    assert [r.messages[-1]["content"] for r in llm.requests] == ["Perdí mi tarjeta ayer."]
+    assert [str(r.messages[-1]["content"]).split("\n", 1)[1] for r in llm.requests] == [
+        "Perdí mi tarjeta ayer."
+    ]
 
 
 def test_the_job_never_raises_when_the_model_cannot_be_built(
@@ -239,7 +254,7 @@ def test_the_celery_task_translates_a_call_on_sqlite(
 def open_handoff(factory: sessionmaker[Session], call_id: str) -> None:
     recorder = CallRecorder(factory)
     try:
-        opener = HandoffOpener(recorder, "queue:support", handoff_language="en")
+        opener = HandoffOpener(recorder, "queue:support")
         asyncio.run(opener(call_id, "caller_request"))
     finally:
         recorder.close()
@@ -263,7 +278,8 @@ def test_a_handoff_of_a_spanish_call_translates_it_for_the_human_agent(
         english = spanish_call(factory, "en")  # stored as English: nothing to translate
         open_handoff(factory, spanish)
         open_handoff(factory, english)
-        assert jobs(factory, "callcenter.translate_call") == [[spanish, "en"]]
+        # The summary job translates first (and summarises from the translation).
+        assert len(jobs(factory, "callcenter.summarise_handoff")) == 2
         # The job ran after the commit (in-process here; a worker in production).
         deadline = time.monotonic() + 20
         found: dict[int, str] = {}
@@ -276,3 +292,37 @@ def test_a_handoff_of_a_spanish_call_translates_it_for_the_human_agent(
         2: "I want to know my account balance.",
         5: "Thank you, one moment please.",
     }
+    with factory() as session:
+        assert translations_of_call(session, english, "en") == {}
+    # The summary was asked for from the translated lines (the untranslated turn as said).
+    asked = [
+        r.messages[-1]["content"]
+        for r in llm.requests
+        if str(r.messages[0]["content"]).startswith("You write handoff notes")
+    ]
+    spanish_summary = next(text for text in asked if "Perdí mi tarjeta" in text)
+    assert "I want to know my account balance." in spanish_summary, spanish_summary
+    assert "Quiero saber" not in spanish_summary
+
+
+def test_summary_notes_written_in_the_callers_language_are_translated(
+    llm: ScriptedLLMServer,
+) -> None:
+    facts = HandoffSummary(
+        reason="caller_request",
+        verified=True,
+        intent="cambiar su dirección postal",
+        notes="El cliente se ha mudado a Valencia y quiere la nueva dirección.",
+        open_items=[],
+    )
+    english = asyncio.run(notes_in(model(llm), facts, "en"))
+    assert english.intent == "change the postal address"
+    assert english.notes == "The customer moved to Valencia and wants the new address."
+    assert english.verified and english.reason == "caller_request"  # facts untouched
+    # Notes already in the agents' language are not sent to the model at all.
+    llm.clear()
+    kept = HandoffSummary(
+        reason="caller_request", verified=False, intent="change the postal address"
+    )
+    assert asyncio.run(notes_in(model(llm), kept, "en")) == kept
+    assert llm.requests == []
