@@ -38,6 +38,11 @@ WINDOW_MS = WINDOW * 1000 // VAD_RATE
 # barge-in p95 994 -> 220 ms). Whisper reads the same audio equally well (FSDD digits 95.7 %
 # and OSR WER 0 % with either), and noise, hum, clicks and DTMF still never start a turn.
 INBOUND_QUALITY = "QQ"
+# The LSTM state drifts over a long stream: after 40 s of a silent line a short "Ja." peaked
+# at p = 0.46 instead of 0.88 and was never heard (300 s: 0.41); silero-vad #725 reports
+# the same for live audio. The state is reset in quiet between turns, at most this often
+# (Pipecat resets every 5 s); a turn in progress keeps its state.
+STATE_RESET_S = 5.0
 
 
 def silero_model_path() -> str:
@@ -204,6 +209,7 @@ class Endpointer:
         self._pad = _samples(self.policy.speech_pad_ms)
         self._reset_turn()
         self.last_probability = 0.0
+        self._state_since = 0  # sample index of the VAD state's last reset
 
     # --------------------------------------------------------------------- public
     @property
@@ -274,6 +280,11 @@ class Endpointer:
         if not self._started:
             if is_silence:
                 self._rise = None
+                if self._candidate is None and now - self._state_since >= _samples(
+                    STATE_RESET_S * 1000
+                ):
+                    self.vad.reset()  # quiet, no turn: a fresh state for the next words
+                    self._state_since = now
             elif self._rise is None:
                 self._rise = window_start
             if is_speech and self._candidate is None:

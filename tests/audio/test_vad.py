@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from callcenter.asr.bench import phone_frames
+from callcenter.audio.g711 import ulaw_to_float
 from callcenter.audio.resample import StreamResampler
 from callcenter.audio.vad import (
     INBOUND_QUALITY,
@@ -17,6 +22,7 @@ from callcenter.audio.vad import (
     SpeechPaused,
     SpeechStarted,
 )
+from callcenter.simulator.script import Say, render
 from tests.support.paths import SPEECH
 
 RATE = 8000
@@ -228,3 +234,29 @@ def test_caller_audio_reaches_the_vad_without_filter_delay() -> None:
     frames = silence(1.0)
     out = sum(len(resampler.process(frames[i : i + FRAME])) for i in range(0, len(frames), FRAME))
     assert 16000 - out <= 16  # ≤ 1 ms held back (the high-quality filter held 66 ms)
+
+
+def espeak_word(text: str, voice: str, tmp_path: Path) -> np.ndarray:
+    """A short word in an espeak-ng voice (not the agent's), through the phone codec."""
+    wav = tmp_path / f"{voice}.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "-w", str(wav), text], check=True)
+    return ulaw_to_float(asyncio.run(render(Say(wav=str(wav)), None)))
+
+
+@pytest.mark.parametrize("silent_s", [40.0, 60.0])
+def test_a_short_answer_after_a_long_silent_line_is_heard(silent_s: float, tmp_path: Path) -> None:
+    # The Silero state drifted over a silent line: "Ja." after 40 s peaked at p = 0.46
+    # (0.88 after 10 s) and the caller's answer to a slow question was never heard.
+    words = {
+        "espeak-ng de 'Ja.'": espeak_word("Ja.", "de", tmp_path),
+        "espeak-ng en-us 'Yes.'": espeak_word("Yes.", "en-us", tmp_path),
+        "FSDD '1' (human)": phone_frames(FSDD / "1_jackson_0.wav"),
+    }
+    missed = []
+    for name, word in words.items():
+        for phase in range(8):  # every alignment of 20 ms frames on 32 ms VAD windows
+            audio = np.concatenate([silence(silent_s + phase * 0.02), word, silence(1.0)])
+            events = feed(Endpointer(EndpointingPolicy(), input_rate=RATE), audio)
+            if not any(isinstance(e, SpeechStarted) for e in events):
+                missed.append((name, phase))
+    assert missed == [], missed
