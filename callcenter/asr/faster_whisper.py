@@ -161,6 +161,11 @@ class WhisperEngine:
         # (faster-whisper's ``hotwords``); digits mode keeps its number-only vocabulary.
         self.vocabulary_prompt: str | None = None
 
+    @property
+    def multilingual(self) -> bool:
+        """The model names the language of what it hears (not an English-only ``.en``)."""
+        return bool(self.model.is_multilingual)
+
     def set_vocabulary(self, prompt: str | None) -> None:
         """Steer plain-speech decoding toward these words (product, street, town names)."""
         self.vocabulary_prompt = prompt.strip() if prompt and prompt.strip() else None

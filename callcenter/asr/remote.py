@@ -37,7 +37,6 @@ class RemoteTranscriber:
     async def transcribe(
         self, audio: np.ndarray, *, hint: str | None = None, language: str | None = None
     ) -> Transcript:
-        # The ASR service detects the language itself (the prior is not sent over the wire).
         samples = np.asarray(audio, dtype=np.float32).reshape(-1)
         if samples.size == 0:  # the same answer the in-process batcher gives
             return Transcript(text="", confidence=0.0)
@@ -48,6 +47,8 @@ class RemoteTranscriber:
         }
         if hint:
             headers[wire.HINT_HEADER] = hint
+        if language:
+            headers[wire.LANGUAGE_HEADER] = language
         target = self.url + wire.TRANSCRIBE_PATH
         try:
             response = await self._http().post(

@@ -3,11 +3,15 @@
 ``POST /v1/transcribe``: the body is one utterance of raw mono 16 kHz samples,
 little-endian, ``float32`` (``X-Audio-Format: f32le``, the default: bit-exact, so a
 remote transcript equals the in-process one) or ``int16`` (``s16le``: half the bytes).
-``X-ASR-Hint: digits`` selects the digits decoder. The answer is a JSON Transcript.
+``X-ASR-Hint: digits`` selects the digits decoder. ``X-ASR-Language: es`` is the call's
+language so far (sent once the caller's words have settled it): a prior for the
+multilingual model, and what picks a language's own model on a service that has one
+(``CALLCENTER_LANGUAGE_ASR_MODELS``). The answer is a JSON Transcript.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from typing import Any, Literal
 
@@ -21,6 +25,9 @@ TRANSCRIBE_PATH = "/v1/transcribe"
 INFO_PATH = "/v1/info"
 FORMAT_HEADER = "x-audio-format"
 HINT_HEADER = "x-asr-hint"
+LANGUAGE_HEADER = "x-asr-language"
+# An ISO 639 code as the settings spell them ("en", "es", "de"; three letters allowed).
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 AudioFormat = Literal["f32le", "s16le"]
 AUDIO_FORMATS: dict[str, str] = {"f32le": "<f4", "s16le": "<i2"}
 HINTS = frozenset({HINT_DIGITS, HINT_DATE, HINT_YES_NO})
@@ -57,6 +64,18 @@ def check_hint(hint: str | None) -> str | None:
     if hint not in HINTS:
         raise WireError(f"{HINT_HEADER} must be one of {sorted(HINTS)}, got {hint!r}")
     return hint
+
+
+def check_language(language: str | None) -> str | None:
+    """The call's language from ``X-ASR-Language`` (None: not sent, first words)."""
+    if not language:
+        return None
+    if not _LANGUAGE_CODE.fullmatch(language):
+        raise WireError(
+            f"{LANGUAGE_HEADER} must be a 2-3 letter lower-case language code like 'es', "
+            f"got {language!r}"
+        )
+    return language
 
 
 def transcript_to_json(transcript: Transcript) -> dict[str, Any]:

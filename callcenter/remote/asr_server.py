@@ -95,13 +95,16 @@ def create_asr_app(
                 await request.body(), request.headers.get(wire.FORMAT_HEADER, "f32le")
             )
             hint = wire.check_hint(request.headers.get(wire.HINT_HEADER))
+            language = wire.check_language(request.headers.get(wire.LANGUAGE_HEADER))
         except WireError as error:
             metrics.requests.labels("rejected").inc()
             return _error(400, str(error))
         started = time.perf_counter()
         metrics.in_flight.inc()
         try:
-            result = await _unless_disconnected(request, transcriber.transcribe(audio, hint=hint))
+            result = await _unless_disconnected(
+                request, transcriber.transcribe(audio, hint=hint, language=language)
+            )
         except TranscriberClosed:
             metrics.requests.labels("error").inc()
             return _error(503, "the ASR service is shutting down")

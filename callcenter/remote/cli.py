@@ -32,7 +32,8 @@ def cmd_asr_server(args: argparse.Namespace, settings: Settings) -> int:
 
     describe = {
         "engine": "faster-whisper",
-        "model": settings.asr_model,
+        "model": settings.asr_multilingual_model if settings.multilingual else settings.asr_model,
+        "language_models": settings.asr_models_by_language,
         "device": settings.asr_device,
         "compute_type": settings.asr_compute_type,
         "max_batch_size": settings.asr_batch_size,

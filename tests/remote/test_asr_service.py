@@ -9,13 +9,15 @@ import numpy as np
 import pytest
 
 from callcenter.asr import make_local_transcriber, make_transcriber, wire
-from callcenter.asr.base import HINT_DIGITS
+from callcenter.asr.base import HINT_DIGITS, Transcript
 from callcenter.asr.bench import endpointed_utterances, phone_frames, phone_path
 from callcenter.asr.remote import RemoteTranscriber
 from callcenter.audio.vad import EndpointingPolicy
+from callcenter.bench.languages import espeak_ulaw, phone_to_asr
 from callcenter.remote import RemoteServiceError
 from callcenter.settings import load_settings
-from tests.remote.conftest import ASR_ENV, metric
+from tests.remote.conftest import ASR_ENV, metric, speech_service
+from tests.support.asr import words
 from tests.support.paths import SPEECH
 from tests.support.servers import free_port
 
@@ -30,9 +32,9 @@ def sentences() -> list[np.ndarray]:
     return endpointed_utterances(phone_frames(path), EndpointingPolicy())[:8]
 
 
-def engine_settings() -> dict[str, object]:
+def engine_settings(env: dict[str, str] = ASR_ENV) -> dict[str, object]:
     prefix = "CALLCENTER_"
-    return {key.removeprefix(prefix).lower(): value for key, value in ASR_ENV.items()}
+    return {key.removeprefix(prefix).lower(): value for key, value in env.items()}
 
 
 async def test_remote_transcripts_equal_in_process_transcripts(
@@ -117,6 +119,44 @@ def test_bad_requests_get_400_with_the_reason(asr_url: str) -> None:
     assert hint.status_code == 400 and "digits" in hint.json()["error"]
     fmt = httpx.post(target, content=b"\x00" * 8, headers={wire.FORMAT_HEADER: "mp3"})
     assert fmt.status_code == 400 and "f32le" in fmt.json()["error"]
+    for bad in ("Spanish", "ES", "e"):
+        lang = httpx.post(target, content=b"\x00" * 8, headers={wire.LANGUAGE_HEADER: bad})
+        assert lang.status_code == 400
+        assert lang.json()["error"] == (
+            f"{wire.LANGUAGE_HEADER} must be a 2-3 letter lower-case language code like 'es', "
+            f"got {bad!r}"
+        )
+
+
+# Spanish callers are heard by the multilingual base; an English call by tiny.en.
+ROUTED_ENV = ASR_ENV | {
+    "CALLCENTER_LANGUAGES": "en,es",
+    "CALLCENTER_LANGUAGE_ASR_MODELS": "en=tiny.en",
+}
+
+
+async def test_the_calls_language_reaches_the_service_and_picks_the_model() -> None:
+    spanish = phone_to_asr(espeak_ulaw("Quiero saber el saldo de mi cuenta, por favor.", "es"))
+    local = make_local_transcriber(load_settings(**engine_settings(ROUTED_ENV)))
+    heard: dict[str | None, Transcript] = {}
+    with speech_service("asr-server", ROUTED_ENV) as url:
+        remote = RemoteTranscriber(url)
+        try:
+            for prior in (None, "es", "en"):
+                here = await local.transcribe(spanish, language=prior)
+                heard[prior] = await remote.transcribe(spanish, language=prior)
+                assert (heard[prior].text, heard[prior].language) == (here.text, here.language)
+        finally:
+            await local.close()
+            await remote.close()
+        async with httpx.AsyncClient() as probe:
+            health = (await probe.get(url + "/healthz")).json()
+    assert (health["model"], health["language_models"]) == ("base", {"en": "tiny.en"})
+    # No prior (first words) or Spanish: base hears Spanish. A call already in English:
+    # tiny.en, which writes English words whatever it hears.
+    for prior in (None, "es"):
+        assert heard[prior].language == "es" and "saldo" in words(heard[prior].text)
+    assert heard["en"].language == "en" and "saldo" not in words(heard["en"].text)
 
 
 def test_probes_and_metrics(asr_url: str) -> None:
