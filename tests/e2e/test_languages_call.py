@@ -307,3 +307,30 @@ async def test_an_english_caller_who_asks_for_spanish_is_answered_in_spanish(
     assert last.language == "es" and not last.interrupted and "español" in last.text, said
     spanish = heard_in(result.agent_audio, "es")
     assert any(w in spanish for w in ("espanol", "cuenta", "ayudarle")), spanish
+
+
+async def test_a_caller_who_presses_2_in_the_greeting_is_served_in_spanish(
+    multilingual_app: SpeechApp, tmp_path: Path
+) -> None:
+    async def caller(line: Caller) -> None:
+        # The greeting offered "Para español, pulse 2." in Spanish: the caller keys it.
+        await line.line.press("2")
+        assert not await line.answered()  # greeted again, in Spanish: no caller turn
+        await line.say("Hola, quiero saber el saldo de mi cuenta, por favor.", "es")
+
+    result = await talk(multilingual_app, tmp_path, caller)
+    row, turns, _ = stored(multilingual_app, result.call_sid)
+    said = story(multilingual_app, result, turns)
+    assert row.language == "es", said
+    agent = [t for t in turns if t.speaker == Speaker.agent]
+    assert "Para español, pulse 2." in agent[0].text, said
+    assert agent[1].language == "es" and agent[1].text.startswith("Hola"), said
+    assert not agent[1].interrupted, said
+    asked = [t for t in turns if t.speaker == Speaker.caller]
+    assert [t.language for t in asked] == ["es"], said
+    assert "número de cuenta" in agent[-1].text, said
+    with make_session_factory(multilingual_app.engine)() as session:
+        chosen = session.scalars(
+            select(CallEvent).where(CallEvent.call_id == row.id, CallEvent.kind == "language")
+        ).all()
+    assert [e.payload for e in chosen] == [{"language": "es", "why": "keypad"}], said

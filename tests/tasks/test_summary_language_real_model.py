@@ -5,7 +5,6 @@ model still writes in the caller's language are translated."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,12 +15,12 @@ from callcenter.languages.text_id import text_language
 from callcenter.llm.llama_cpp import LlamaCppChatModel
 from callcenter.settings import load_settings
 from callcenter.store import migrate
-from callcenter.store.calls import add_turn
 from callcenter.store.db import make_engine, make_session_factory, transaction
-from callcenter.store.models import Call, Handoff, Speaker
+from callcenter.store.models import Handoff
 from callcenter.store.translations import translations_of_call
 from callcenter.tasks.handoff import run_summary
 from callcenter.tasks.summary import create_handoff
+from tests.support.calls import stored_call
 
 CALLS = {
     "es": [
@@ -49,23 +48,9 @@ def factory(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
 
 
 def handed_off(factory: sessionmaker[Session], language: str) -> tuple[str, int]:
+    call_id = stored_call(factory, language, CALLS[language])
     with transaction(factory) as session:
-        call = Call(call_sid="CA" + uuid.uuid4().hex, from_number="+34600000000")
-        call.language = language
-        session.add(call)
-        session.flush()
-        for seq, (speaker, text) in enumerate(CALLS[language], start=1):
-            add_turn(
-                session,
-                call_id=call.id,
-                seq=seq,
-                speaker=Speaker(speaker),
-                text=text,
-                heard_text=text if speaker == "agent" else None,
-                source="speech",
-                language=language,
-            )
-        return call.id, create_handoff(session, call.id, "caller_request", "queue:support").id
+        return call_id, create_handoff(session, call_id, "caller_request", "queue:support").id
 
 
 def embedded_model() -> LlamaCppChatModel:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,9 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from callcenter.llm.base import LLMUnavailable
 from callcenter.llm.openai_compat import OpenAICompatChatModel
 from callcenter.store import migrate
-from callcenter.store.calls import add_turn
-from callcenter.store.db import make_engine, make_session_factory, transaction
-from callcenter.store.models import Call, OutboxJob, Speaker, TurnTranslation
+from callcenter.store.db import make_engine, make_session_factory
+from callcenter.store.models import OutboxJob, TurnTranslation
 from callcenter.store.recorder import CallRecorder
 from callcenter.store.translations import translations_of_call, turns_to_translate
 from callcenter.tasks.handoff import HandoffOpener
@@ -32,6 +30,7 @@ from callcenter.tasks.translation import (
     translate_text,
 )
 from callcenter.testing import Rule, ScriptedLLMServer
+from tests.support.calls import stored_call
 from tests.support.eager_jobs import eager_jobs
 
 SPANISH_CALL = [
@@ -89,24 +88,7 @@ def factory(sqlite_url: str) -> Iterator[sessionmaker[Session]]:
 
 
 def spanish_call(factory: sessionmaker[Session], language: str = "es") -> str:
-    with transaction(factory) as session:
-        call = Call(call_sid="CA" + uuid.uuid4().hex, from_number="+34600000000")
-        call.language = language
-        session.add(call)
-        session.flush()
-        for seq, (speaker, text) in enumerate(SPANISH_CALL, start=1):
-            source = "dtmf" if text.startswith("(keyed") else "speech"
-            add_turn(
-                session,
-                call_id=call.id,
-                seq=seq,
-                speaker=Speaker(speaker),
-                text=text,
-                heard_text=text if speaker == "agent" else None,
-                source=source,
-                language=language,
-            )
-        return call.id
+    return stored_call(factory, language, SPANISH_CALL)
 
 
 # --- the model's reply ------------------------------------------------------------------

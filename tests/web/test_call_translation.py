@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from callcenter.store import migrate
 from callcenter.store import users as user_store
-from callcenter.store.calls import add_turn
 from callcenter.store.db import make_engine, make_session_factory, transaction
-from callcenter.store.models import Call, Handoff, Speaker
+from callcenter.store.models import Handoff
 from callcenter.testing import Rule, ScriptedLLMServer
+from tests.support.calls import stored_call
 from tests.support.eager_jobs import eager_jobs
 from tests.support.live_app import LiveApp, start_live_app
 from tests.web.helpers import PASSWORD, login, unique
@@ -65,22 +65,7 @@ def console(
 
 
 def seed(factory: sessionmaker[Session], language: str, lines: list[tuple[str, str]]) -> str:
-    with transaction(factory) as session:
-        call = Call(call_sid="CA" + uuid.uuid4().hex, from_number="+34600000001")
-        call.language = language
-        session.add(call)
-        session.flush()
-        for seq, (speaker, text) in enumerate(lines, start=1):
-            add_turn(
-                session,
-                call_id=call.id,
-                seq=seq,
-                speaker=Speaker(speaker),
-                text=text,
-                heard_text=text if speaker == "agent" else None,
-                language=language,
-            )
-        return call.id
+    return stored_call(factory, language, lines, from_number="+34600000001")
 
 
 def add_handoff(factory: sessionmaker[Session], call_id: str) -> int:
