@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 from typing import Any
 
@@ -13,6 +14,7 @@ import kubernetes_validate
 import pytest
 from helm_python.errors import HelmRenderError, HelmValuesError
 
+from callcenter.settings import Settings
 from tests.deploy.chart import (
     CHART,
     KUBE_VERSIONS,
@@ -264,13 +266,38 @@ REFUSED = [
         "both vllm.enabled and llm.baseUrl",
         id="two-llms",
     ),
+    pytest.param(
+        {"config": {"languages": "es,de"}},
+        "config.defaultLanguage (en) must be one of config.languages (es,de)",
+        id="default-language-not-spoken",
+    ),
+    pytest.param(
+        {"config": {"languages": "es,de", "defaultLanguage": "es"}},
+        None,
+        id="english-may-be-left-out",
+    ),
+    pytest.param(
+        {"asr": {"languageModels": "en=distil-large-v3"}},
+        "asr.languageModels is for several languages",
+        id="language-models-with-one-language",
+    ),
+    pytest.param(
+        {"config": {"languages": "en,es"}, "asr": {"languageModels": "de=large-v3"}},
+        "asr.languageModels names de, which is not in config.languages (en,es)",
+        id="language-model-for-an-unspoken-language",
+    ),
+    pytest.param(
+        {"config": {"extraEnv": {"CALLCENTER_LANGUAGES": "en,es"}}},
+        "config.extraEnv.CALLCENTER_LANGUAGES: set config.languages instead",
+        id="languages-in-extra-env",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("changes", "message"), REFUSED)
 def test_values_that_cannot_work_fail_fast(changes: dict[str, Any], message: str | None) -> None:
     if message is None:
-        render(changes)  # renders: the check is production-only
+        render(changes)  # renders: the combination works (or the check is production-only)
         return
     with pytest.raises(HelmRenderError, match=re.escape(message)):
         render(changes)
@@ -290,6 +317,12 @@ def test_production_without_an_llm_is_refused() -> None:
         ({"tts": {"engine": "espeak"}}, "/tts/engine"),
         ({"web": {"replicaCount": 3}}, "replicaCount"),
         ({"config": {"extraEnv": {"PATH": "/tmp"}}}, "'PATH' does not match"),
+        ({"config": {"languages": "fr"}}, "/config/languages"),
+        ({"config": {"languages": "en, es"}}, "/config/languages"),
+        ({"config": {"defaultLanguage": "fr"}}, "/config/defaultLanguage"),
+        ({"config": {"handoffLanguage": "english"}}, "/config/handoffLanguage"),
+        ({"config": {"languageKeypad": "no"}}, "/config/languageKeypad"),
+        ({"asr": {"languageModels": "distil-large-v3"}}, "/asr/languageModels"),
     ],
 )
 def test_the_values_schema_rejects_wrong_types_and_unknown_keys(
@@ -350,3 +383,84 @@ def test_tool_networks_reach_the_config_and_production_needs_a_pepper() -> None:
     without = with_changes(production_values(), {"identityPepper": {"existingSecret": ""}})
     with pytest.raises(HelmRenderError, match="identityPepper"):
         render(without)
+
+
+MULTILINGUAL = {
+    "config": {
+        "languages": "en,es,de",
+        "defaultLanguage": "es",
+        "handoffLanguage": "de",
+        "languageKeypad": False,
+        "languageVoices": "de=kokoro:jm_kumo",
+    },
+    "asr": {"languageModels": "en=distil-large-v3"},
+}
+
+
+def _settings(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The app's settings from a rendered environment alone (names and values checked)."""
+    for name in [name for name in os.environ if name.startswith("CALLCENTER_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def _plain_env(found: dict[tuple[str, str], dict[str, Any]], component: str) -> dict[str, str]:
+    return {name: item["value"] for name, item in _env(found, component).items() if "value" in item}
+
+
+def test_languages_reach_the_app_config_and_the_asr_service(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    found = objects(with_changes(production_values(), MULTILINGUAL))
+    config = found[("ConfigMap", "cc-callcenter-config")]["data"]
+    assert config["CALLCENTER_LANGUAGES"] == "en,es,de"
+    assert config["CALLCENTER_DEFAULT_LANGUAGE"] == "es"
+    assert config["CALLCENTER_HANDOFF_LANGUAGE"] == "de"
+    assert config["CALLCENTER_LANGUAGE_KEYPAD"] == "false"
+    assert config["CALLCENTER_LANGUAGE_VOICES"] == "de=kokoro:jm_kumo"
+    for component in ("web", "worker"):
+        pod = found[("Deployment", f"cc-callcenter-{component}")]["spec"]["template"]["spec"]
+        sources = pod["containers"][0]["envFrom"]
+        assert {"configMapRef": {"name": "cc-callcenter-config"}} in sources, component
+    app = _settings(config, monkeypatch)
+    assert app.language_codes == ("en", "es", "de") and app.default_language == "es"
+    assert app.handoff_language == "de" and app.language_keypad is False
+    assert app.language_voices == "de=kokoro:jm_kumo"
+    # The ASR service hears every language: the multilingual model names each utterance's.
+    asr_env = _plain_env(found, "asr")
+    assert asr_env["CALLCENTER_LANGUAGES"] == "en,es,de"
+    assert asr_env["CALLCENTER_ASR_MULTILINGUAL_MODEL"] == "large-v3"
+    assert asr_env["CALLCENTER_LANGUAGE_ASR_MODELS"] == "en=distil-large-v3"
+    asr = _settings(asr_env, monkeypatch)
+    assert asr.multilingual and asr.language_codes == ("en", "es", "de")
+    assert asr.asr_multilingual_model == "large-v3"
+    assert asr.asr_models_by_language == {"en": "distil-large-v3"}
+
+
+def test_the_default_install_speaks_english_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    found = objects()
+    config = found[("ConfigMap", "cc-callcenter-config")]["data"]
+    assert config["CALLCENTER_LANGUAGES"] == "en"
+    assert config["CALLCENTER_DEFAULT_LANGUAGE"] == "en"
+    assert "CALLCENTER_LANGUAGE_VOICES" not in config
+    asr_env = _plain_env(found, "asr")
+    assert asr_env["CALLCENTER_LANGUAGES"] == "en"
+    assert "CALLCENTER_LANGUAGE_ASR_MODELS" not in asr_env
+    asr = _settings(asr_env, monkeypatch)
+    assert not asr.multilingual and asr.asr_model == "distil-large-v3"
+
+
+def test_the_asr_service_starts_without_english(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The settings refuse a default language that is not spoken: the pod gets both.
+    found = objects({"config": {"languages": "es,de", "defaultLanguage": "de"}})
+    asr = _settings(_plain_env(found, "asr"), monkeypatch)
+    assert asr.language_codes == ("es", "de") and asr.default_language == "de"
+
+
+def test_a_multilingual_install_is_valid_kubernetes() -> None:
+    values = with_changes(production_values(), MULTILINGUAL)
+    for _, document in documents(render(values)):
+        validate(document, KUBE_VERSIONS[-1])
+    assert helm_python.lint(CHART, values, strict=True)["errors"] == []
