@@ -35,6 +35,7 @@ from faster_whisper.tokenizer import Tokenizer
 from callcenter.asr.base import ASR_RATE, HINT_DIGITS, Transcript
 from callcenter.asr.priming import priming
 from callcenter.asr.vocab import digit_token_ids, suppress_all_but
+from callcenter.text.gloss import gloss
 from callcenter.text.spoken_numbers import parse_digits
 
 EMBEDDED_MODEL = "tiny.en"
@@ -155,7 +156,8 @@ class WhisperEngine:
             lang: hf_tokenizer.token_to_id(f"<|{lang}|>") for lang in self.languages
         }
         self._digit_suppress = suppress_all_but(
-            digit_token_ids(self.tokenizer), vocab_size=hf_tokenizer.get_vocab_size()
+            digit_token_ids(self.tokenizer),
+            vocab_size=hf_tokenizer.get_vocab_size(),
         )
         # The deployment's glossary terms, as a decoder prompt for plain speech
         # (faster-whisper's ``hotwords``); digits mode keeps its number-only vocabulary.
@@ -265,7 +267,11 @@ class WhisperEngine:
             first, spoken = self._best_language(encoded, longest_s, candidates, first, spoken)
             return [(text, _confidence(score)) for text, score in first], spoken
         free = self._decode_encoded(encoded, languages, longest_s, SPOKEN_DIGITS)
-        return [_choose_digits(d, f) for d, f in zip(first, free, strict=True)], spoken
+        chosen = [
+            _choose_digits(d, f, lang)
+            for d, f, lang in zip(first, free, languages, strict=True)
+        ]
+        return chosen, spoken
 
     def _languages_of(
         self, encoded: ctranslate2.StorageView, count: int
@@ -349,10 +355,16 @@ class WhisperEngine:
             suppress_blank=True,
             suppress_tokens=self._digit_suppress if options.vocabulary == "digits" else [-1],
         )
-        return [self._pick(result, options) for result in results]
+        return [
+            self._pick(result, options, lang)
+            for result, lang in zip(results, languages, strict=True)
+        ]
 
     def _pick(
-        self, result: ctranslate2.models.WhisperGenerationResult, options: DecodeOptions
+        self,
+        result: ctranslate2.models.WhisperGenerationResult,
+        options: DecodeOptions,
+        language: str,
     ) -> tuple[str, float]:
         hypotheses = [
             (self.tokenizer.decode(ids).strip(), score)
@@ -361,7 +373,9 @@ class WhisperEngine:
         text, score = hypotheses[0]
         if options.vocabulary == "digits":
             # Beam order is by score; the first hypothesis that parses as digits wins.
-            text, score = next(((t, s) for t, s in hypotheses if parse_digits(t)), (text, score))
+            text, score = next(
+                ((t, s) for t, s in hypotheses if _digits_in(t, language)), (text, score)
+            )
             return text, score  # no repetition trim: "5 5 5 5 5" can be a real digit string
         # With length_penalty=1 CTranslate2's score is the mean token log-probability.
         if result.no_speech_prob > options.no_speech_threshold and score < -1.0:
@@ -429,20 +443,35 @@ def _with_prior(
     return (prior, dict(ranked).get(prior, 0.0)) if prior in dict(ranked) else best
 
 
-def _choose_digits(digits: tuple[str, float], free: tuple[str, float]) -> tuple[str, float]:
-    """Pick between the number-only and the free decode of the same audio."""
+def _digits_in(text: str, language: str) -> str | None:
+    """The digit string of a number-only utterance in ``language`` ("cuatro, tres, dos,
+    uno" -> "4321"), read through the gloss: the parser knows English words."""
+    return parse_digits(gloss(text, language))
+
+
+def _choose_digits(
+    digits: tuple[str, float], free: tuple[str, float], language: str = "en"
+) -> tuple[str, float]:
+    """Pick between the number-only and the free decode of the same audio. Both are read
+    in ``language``: a Spanish PIN decoded right by the number-only beam ("4, 3, 2, 1")
+    lost to the free decode's "cuatro, tres, morzuno" when Spanish words did not count
+    as digits."""
     digits_text, digits_score = digits
     free_text, free_score = free
-    if _MONTH.search(free_text):
+    digits_read, free_read = gloss(digits_text, language), gloss(free_text, language)
+    if _MONTH.search(free_read):
         # A date ("March 7, 1984" for a date of birth): the number-only beam cannot spell
         # the month and turned that one into "1, 1984".
         return free_text, _confidence(free_score)
-    if parse_digits(free_text) is not None:
-        # Both read it as a number: the constrained beam is more accurate on digits.
-        chosen = digits if parse_digits(digits_text) is not None else free
-    elif parse_digits(digits_text) is None:
+    if parse_digits(free_read) is not None:
+        # Both read it as a number: the constrained beam is more accurate on English
+        # digits; its English-only vocabulary spells Spanish "uno cero cero uno" as
+        # "1, 2, 3, 4", so in another language the free decode's number wins.
+        english = language == "en"
+        chosen = digits if english and parse_digits(digits_read) is not None else free
+    elif parse_digits(digits_read) is None:
         chosen = free
-    elif _many_more_words(free_text, digits_text):
+    elif _many_more_words(free_read, digits_read):
         # A whole sentence decoded as one or two digits: the caller said words.
         chosen = free
     else:
