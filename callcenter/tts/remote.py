@@ -31,8 +31,12 @@ class RemoteSynthesizer:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         wait_ready_s: float = 0.0,
         token: str = "",
+        language: str = "",
     ) -> None:
         self.url = url.rstrip("/")
+        # Sent with each clause: "" asks for the engine's own language, "es" for Spanish
+        # (an XTTS service speaks every language with one model; others refuse).
+        self.language = language
         self.timeout_s = timeout_s
         self._auth = wire.bearer_headers(token)
         info = fetch_info(self.url, wait_s=wait_ready_s, token=token)
@@ -62,7 +66,7 @@ class RemoteSynthesizer:
         # or the consumer closing it early (barge-in), which is what stops the server.
         async with websocket:
             try:
-                await websocket.send(wire.tts_request(text))
+                await websocket.send(wire.tts_request(text, self.language))
                 rate = self.sample_rate
                 while True:
                     message = await asyncio.wait_for(websocket.recv(), self.timeout_s)
