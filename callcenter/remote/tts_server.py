@@ -86,7 +86,14 @@ def create_tts_app(
         if synthesizer is None:
             return JSONResponse({"error": "the TTS engine is not loaded"}, status_code=503)
         return JSONResponse(
-            {**describe, "sample_rate": synthesizer.sample_rate, "encoding": wire.TTS_ENCODING}
+            {
+                **describe,
+                "sample_rate": synthesizer.sample_rate,
+                "encoding": wire.TTS_ENCODING,
+                # What a client may ask for: the engine's own language, or any (XTTS).
+                "language": str(getattr(synthesizer, "language", "") or ""),
+                "multilingual": hasattr(synthesizer, "for_language"),
+            }
         )
 
     async def stream(websocket: WebSocket) -> None:

@@ -43,6 +43,13 @@ class RemoteSynthesizer:
         # The protocol needs the rate before the first clause (playout is set up with it).
         self.sample_rate: int = int(info["sample_rate"])
         self.engine = str(info.get("engine", "?"))
+        own = str(info.get("language") or "")
+        if language and own and language != own and info.get("multilingual") is False:
+            # Found at start-up, not on the first clause of the first call in it.
+            raise RemoteServiceError(
+                f"TTS service {self.url} ({self.engine}) speaks {own!r} only, not "
+                f"{language!r}; run it with CALLCENTER_TTS_ENGINE=xtts for several languages"
+            )
         scheme, rest = self.url.split("://", 1)
         self._stream_url = ("wss://" if scheme == "https" else "ws://") + rest + wire.STREAM_PATH
 

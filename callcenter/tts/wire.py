@@ -7,6 +7,9 @@ message per audio chunk (float32 LE samples), then ``{"type": "end"}``, or
 ``{"type": "error", "message"}``. The client closing the socket stops synthesis. A new
 socket per clause costs one loopback-cheap handshake and makes "stop" a close, with no
 cancel message to race against audio already in flight.
+
+``/v1/info`` gives the engine's ``sample_rate``, its own ``language`` and whether it is
+``multilingual`` (speaks any language asked for: XTTS).
 """
 
 from __future__ import annotations

@@ -139,11 +139,25 @@ async def test_a_language_reaches_the_service_which_speaks_its_own(tts_url: str)
     assert len(await chunks_of(english, "Goodbye.")) == 1
 
 
-async def test_a_piper_service_refuses_a_language_it_cannot_speak(tts_url: str) -> None:
+def test_a_piper_service_refuses_another_language_at_start_up(tts_url: str) -> None:
     # Reading Spanish with an English voice would be worse than a clear refusal.
-    spanish = RemoteSynthesizer(tts_url, language="es")
-    with pytest.raises(RemoteServiceError, match=r"speaks 'en' only, not 'es'.*TTS_ENGINE=xtts"):
-        await chunks_of(spanish, "Gracias por llamar.")
+    info = httpx.get(tts_url + wire.INFO_PATH).json()
+    assert info["language"] == "en" and info["multilingual"] is False
+    with pytest.raises(RemoteServiceError, match=r"\(piper\) speaks 'en' only, not 'es'"):
+        RemoteSynthesizer(tts_url, language="es")  # at start-up, before any call
+
+
+async def test_a_piper_service_refuses_a_stream_in_another_language(tts_url: str) -> None:
+    # A client that asks anyway (an older one) is refused on the stream, with the reason.
+    stream_url = tts_url.replace("http://", "ws://") + wire.STREAM_PATH
+    async with connect(stream_url) as websocket:
+        await websocket.send(json.dumps({"text": "Gracias por llamar.", "language": "es"}))
+        event = json.loads(await websocket.recv())
+        await websocket.wait_closed()
+    assert event["type"] == "error"
+    assert "speaks 'en' only, not 'es'" in event["message"]
+    assert "CALLCENTER_TTS_ENGINE=xtts" in event["message"]
+    assert websocket.close_code == 1008
 
 
 @pytest.mark.parametrize("language", ["Spanish", "ES", "e", 7])
@@ -161,12 +175,26 @@ async def test_xtts_language_voices_ask_the_service_for_their_language(tts_url: 
     settings = load_settings(
         tts_url=tts_url, languages="en,es,de", language_voices="es=xtts,de=xtts"
     )
+    # This service runs Piper: the start-up stops at the first language it cannot speak.
+    with pytest.raises(RemoteServiceError, match=r"speaks 'en' only, not 'es'"):
+        make_language_voices(settings, make_synthesizer(settings))
+
+
+async def test_xtts_language_voices_are_remote_voices_with_their_language(
+    tts_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A multilingual service (XTTS) as its info states it; streams are not needed here.
+    async with httpx.AsyncClient() as client:
+        served = (await client.get(tts_url + wire.INFO_PATH)).json()
+    info = {**served, "language": "en", "multilingual": True}
+    monkeypatch.setattr("callcenter.tts.remote.fetch_info", lambda *_a, **_k: info)
+    settings = load_settings(
+        tts_url=tts_url, languages="en,es,de", language_voices="es=xtts,de=xtts"
+    )
     voices = make_language_voices(settings, make_synthesizer(settings))
-    assert {code: (type(v), v.language) for code, v in voices.items()} == {  # type: ignore[attr-defined]
-        "es": (RemoteSynthesizer, "es"),
-        "de": (RemoteSynthesizer, "de"),
-    }
-    spanish = voices["es"]
-    # This service runs Piper: the language reached it, and it said it cannot speak it.
+    languages = {code: (type(v), v.language) for code, v in voices.items()}  # type: ignore[attr-defined]
+    assert languages == {"es": (RemoteSynthesizer, "es"), "de": (RemoteSynthesizer, "de")}
+    # Each clause carries its language to the service: the Piper one behind this fake
+    # info refuses Spanish, which shows that "es" reached it.
     with pytest.raises(RemoteServiceError, match="not 'es'"):
-        await chunks_of(spanish, "Gracias por llamar.")
+        await chunks_of(voices["es"], "Gracias por llamar.")
