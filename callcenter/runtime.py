@@ -26,6 +26,7 @@ from callcenter.tracing import TurnTracer, make_turn_tracer
 if TYPE_CHECKING:
     from callcenter.dialogue.services import SessionServices
     from callcenter.telephony.rest import CallControl
+    from callcenter.tts.base import Synthesizer
     from callcenter.turn_timing import TurnTiming
 
 log = logging.getLogger(__name__)
@@ -133,11 +134,16 @@ class Runtime:
 
         settings = self.settings
         configure_engine_priority(settings.engine_nice)
-        transcriber, chat, synthesizer, voices = await asyncio.gather(
+
+        async def make_voices() -> tuple[Synthesizer, dict[str, Synthesizer]]:
+            # The further languages' voices may speak through the main one (es=xtts).
+            main = await run_in_engine_thread(make_synthesizer, settings)
+            return main, await run_in_engine_thread(make_language_voices, settings, main)
+
+        transcriber, chat, (synthesizer, voices) = await asyncio.gather(
             run_in_engine_thread(make_transcriber, settings),
             run_in_engine_thread(make_chat_model, settings),
-            run_in_engine_thread(make_synthesizer, settings),
-            run_in_engine_thread(make_language_voices, settings),
+            make_voices(),
         )
         self.recorder = CallRecorder(self.session_factory)
         open_handoff = HandoffOpener(self.recorder, settings.human_destination)

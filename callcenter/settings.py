@@ -263,7 +263,10 @@ class Settings(BaseSettings):
     # Spoken first (the greeting) and when the caller's language is not clear.
     default_language: str = "en"
     # Voice per language, "es=kokoro:jm_kumo,de=/path/voice.onnx": Piper voice names or
-    # paths, or a Kokoro style; unset: tts_voice for English, Kokoro jm_kumo otherwise.
+    # paths, or a Kokoro style (in-process, CPU); unset: tts_voice for English, Kokoro
+    # jm_kumo otherwise (also beside a TTS service). "es=xtts,de=xtts" is the GPU choice:
+    # XTTS-v2, one model for every language, through the main voice's model in-process
+    # (tts_engine=xtts) or asked of the TTS service (tts_url) with the language.
     language_voices: str = ""
     # The greeting offers each further language on a key, in that language ("Para
     # español, pulse 2"; keys in CALLCENTER_LANGUAGES order), until the caller's first

@@ -258,7 +258,7 @@ def run_languages_bench(
     engine = WhisperEngine(EMBEDDED_MULTILINGUAL, languages=LANGUAGES, intra_threads=2)
     forced = {lang: WhisperEngine(EMBEDDED_MULTILINGUAL, languages=(lang,)) for lang in languages}
     voices: dict[str, Synthesizer] = {"en": make_local_synthesizer(settings)}
-    voices |= make_language_voices(settings)
+    voices |= make_language_voices(settings, voices["en"])
     report: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"

@@ -65,6 +65,7 @@ def create_tts_app(
 ) -> Starlette:
     """The TTS service; ``load`` builds the engine (blocking, run once at start-up)."""
     engine: dict[str, Synthesizer] = {}
+    voices: dict[str, Synthesizer] = {}  # the engine's views for other languages
     metrics = TtsMetrics(engine)
 
     @asynccontextmanager
@@ -85,7 +86,14 @@ def create_tts_app(
         if synthesizer is None:
             return JSONResponse({"error": "the TTS engine is not loaded"}, status_code=503)
         return JSONResponse(
-            {**describe, "sample_rate": synthesizer.sample_rate, "encoding": wire.TTS_ENCODING}
+            {
+                **describe,
+                "sample_rate": synthesizer.sample_rate,
+                "encoding": wire.TTS_ENCODING,
+                # What a client may ask for: the engine's own language, or any (XTTS).
+                "language": str(getattr(synthesizer, "language", "") or ""),
+                "multilingual": hasattr(synthesizer, "for_language"),
+            }
         )
 
     async def stream(websocket: WebSocket) -> None:
@@ -95,15 +103,20 @@ def create_tts_app(
             await _refuse(websocket, "the TTS engine is not loaded", code=1013)
             return
         try:
-            text = wire.parse_tts_request(await websocket.receive_text())
+            text, language = wire.parse_tts_request(await websocket.receive_text())
         except WebSocketDisconnect:
             return
         except (WireError, KeyError) as error:  # KeyError: a binary first message
             await _refuse(websocket, str(error) or "expected a text message", code=1007)
             return
+        try:
+            voice = voice_for_language(synthesizer, language, voices)
+        except ValueError as error:
+            await _refuse(websocket, str(error), code=1008)
+            return
         metrics.active.inc()
         try:
-            outcome = await _stream_until_closed(websocket, synthesizer, text, metrics)
+            outcome = await _stream_until_closed(websocket, voice, text, metrics)
         finally:
             metrics.active.dec()
         metrics.streams.labels(outcome).inc()
@@ -116,6 +129,33 @@ def create_tts_app(
     app = Starlette(routes=routes, lifespan=lifespan, middleware=service_middleware(token))
     app.state.metrics = metrics
     return app
+
+
+def voice_for_language(
+    synthesizer: Synthesizer, language: str, views: dict[str, Synthesizer]
+) -> Synthesizer:
+    """The engine speaking ``language`` ("": its own); ValueError when it cannot.
+
+    An engine with ``for_language`` (XTTS: one model, many languages) gives a view per
+    language, kept in ``views``. Any other engine speaks its own language only: a Piper
+    voice asked for Spanish is refused rather than reading Spanish with English sounds.
+    An engine that names no language of its own is served as it is.
+    """
+    own = str(getattr(synthesizer, "language", "") or "")
+    if not language or language == own:
+        return synthesizer
+    for_language = getattr(synthesizer, "for_language", None)
+    if for_language is not None:
+        if language not in views:
+            views[language] = for_language(language)
+        return views[language]
+    if not own:
+        return synthesizer
+    engine = type(synthesizer).__name__.removesuffix("Synthesizer").lower()
+    raise ValueError(
+        f"this TTS service's voice ({engine}) speaks {own!r} only, not {language!r}; "
+        "a service for several languages runs CALLCENTER_TTS_ENGINE=xtts"
+    )
 
 
 async def _stream_until_closed(

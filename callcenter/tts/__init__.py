@@ -69,6 +69,9 @@ def make_local_synthesizer(settings: Settings) -> Synthesizer:
 
 
 KOKORO_PREFIX = "kokoro:"
+# XTTS-v2 for a further language: the main XTTS voice's model in-process, or the TTS
+# service (CALLCENTER_TTS_URL) asked for that language.
+XTTS_SPEC = "xtts"
 DEFAULT_LANGUAGE_VOICE = "kokoro:jm_kumo"
 
 
@@ -85,17 +88,23 @@ def language_voice_specs(settings: Settings) -> dict[str, str]:
     return specs
 
 
-def make_language_voices(settings: Settings) -> dict[str, Synthesizer]:
-    """One in-process synthesizer per further language (empty for English only).
+def make_language_voices(
+    settings: Settings, main: Synthesizer | None = None
+) -> dict[str, Synthesizer]:
+    """One synthesizer per further language (empty for English only).
 
-    Blocking (loads models): call it at start-up.
+    ``main`` is the English voice (``make_synthesizer``): a language whose spec is
+    "xtts" speaks through its model when it is XTTS in-process. Blocking (loads models):
+    call it at start-up.
     """
     from callcenter.threads import thread_plan
 
     voices: dict[str, Synthesizer] = {}
     threads = thread_plan(settings).tts
     for language, spec in language_voice_specs(settings).items():
-        if spec.startswith(KOKORO_PREFIX):
+        if spec == XTTS_SPEC:
+            voices[language] = xtts_language_voice(settings, main, language)
+        elif spec.startswith(KOKORO_PREFIX):
             from callcenter.tts.kokoro import KokoroSynthesizer
 
             voices[language] = KokoroSynthesizer(
@@ -111,3 +120,26 @@ def make_language_voices(settings: Settings) -> dict[str, Synthesizer]:
                 spec, speaking_rate=settings.tts_speaking_rate, threads=threads
             )
     return voices
+
+
+def xtts_language_voice(settings: Settings, main: Synthesizer | None, language: str) -> Synthesizer:
+    """XTTS-v2 speaking ``language``: the main XTTS model in this process, else the TTS
+    service; a ValueError (at start-up) when there is neither."""
+    for_language = getattr(main, "for_language", None)
+    if for_language is not None:
+        voice: Synthesizer = for_language(language)
+        return voice
+    if settings.tts_url:
+        from callcenter.tts.remote import RemoteSynthesizer
+
+        return RemoteSynthesizer(
+            settings.tts_url,
+            wait_ready_s=REMOTE_READY_WAIT_S,
+            token=settings.speech_service_token,
+            language=language,
+        )
+    raise ValueError(
+        f"CALLCENTER_LANGUAGE_VOICES gives {language}={XTTS_SPEC}, but there is no XTTS to "
+        "speak it: set CALLCENTER_TTS_ENGINE=xtts (in-process, with CALLCENTER_XTTS_MODEL_DIR) "
+        "or CALLCENTER_TTS_URL (the TTS service), or give this language a Kokoro or Piper voice"
+    )

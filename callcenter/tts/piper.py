@@ -76,6 +76,9 @@ class PiperSynthesizer:
                 str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
             )
         self.sample_rate: int = int(self._voice.config.sample_rate)
+        # The language this voice reads ("en" for en-us): a Piper voice speaks one.
+        espeak_voice = str(getattr(self._voice.config, "espeak_voice", "") or "")
+        self.language: str = espeak_voice.split("-")[0].lower()
         # length_scale stretches phoneme durations: rate 2.0 -> half as long. Relative
         # to the voice's own tuned default rather than to 1.0.
         self._config = SynthesisConfig(

@@ -31,14 +31,25 @@ class RemoteSynthesizer:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         wait_ready_s: float = 0.0,
         token: str = "",
+        language: str = "",
     ) -> None:
         self.url = url.rstrip("/")
+        # Sent with each clause: "" asks for the engine's own language, "es" for Spanish
+        # (an XTTS service speaks every language with one model; others refuse).
+        self.language = language
         self.timeout_s = timeout_s
         self._auth = wire.bearer_headers(token)
         info = fetch_info(self.url, wait_s=wait_ready_s, token=token)
         # The protocol needs the rate before the first clause (playout is set up with it).
         self.sample_rate: int = int(info["sample_rate"])
         self.engine = str(info.get("engine", "?"))
+        own = str(info.get("language") or "")
+        if language and own and language != own and info.get("multilingual") is False:
+            # Found at start-up, not on the first clause of the first call in it.
+            raise RemoteServiceError(
+                f"TTS service {self.url} ({self.engine}) speaks {own!r} only, not "
+                f"{language!r}; run it with CALLCENTER_TTS_ENGINE=xtts for several languages"
+            )
         scheme, rest = self.url.split("://", 1)
         self._stream_url = ("wss://" if scheme == "https" else "ws://") + rest + wire.STREAM_PATH
 
@@ -62,7 +73,7 @@ class RemoteSynthesizer:
         # or the consumer closing it early (barge-in), which is what stops the server.
         async with websocket:
             try:
-                await websocket.send(wire.tts_request(text))
+                await websocket.send(wire.tts_request(text, self.language))
                 rate = self.sample_rate
                 while True:
                     message = await asyncio.wait_for(websocket.recv(), self.timeout_s)

@@ -1,16 +1,21 @@
 """The TTS service's wire format: pure encoding, no I/O.
 
-WebSocket ``/v1/stream``, one connection per clause: the client sends ``{"text": ...}``;
-the server answers ``{"type": "start", "sample_rate", "encoding"}``, then one binary
+WebSocket ``/v1/stream``, one connection per clause: the client sends ``{"text": ...}``
+and, to hear another language than the engine's own, ``"language": "es"``; the server
+answers ``{"type": "start", "sample_rate", "encoding"}``, then one binary
 message per audio chunk (float32 LE samples), then ``{"type": "end"}``, or
 ``{"type": "error", "message"}``. The client closing the socket stops synthesis. A new
 socket per clause costs one loopback-cheap handshake and makes "stop" a close, with no
 cancel message to race against audio already in flight.
+
+``/v1/info`` gives the engine's ``sample_rate``, its own ``language`` and whether it is
+``multilingual`` (speaks any language asked for: XTTS).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Literal
 
 import numpy as np
@@ -22,14 +27,17 @@ STREAM_PATH = "/v1/stream"
 INFO_PATH = "/v1/info"
 TTS_ENCODING = "f32le"
 MAX_TEXT_CHARS = 4000
+# An ISO 639 code: "es", "de", "yue".
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 
 
-def tts_request(text: str) -> str:
-    return json.dumps({"text": text})
+def tts_request(text: str, language: str = "") -> str:
+    return json.dumps({"text": text, "language": language} if language else {"text": text})
 
 
-def parse_tts_request(message: str) -> str:
-    """The text of a client's first message ``{"text": ...}``."""
+def parse_tts_request(message: str) -> tuple[str, str]:
+    """The text and language ("" for the engine's own) of a client's first message
+    ``{"text": ..., "language": ...}``."""
     try:
         data = json.loads(message)
     except json.JSONDecodeError as error:
@@ -39,7 +47,13 @@ def parse_tts_request(message: str) -> str:
         raise WireError('expected {"text": "<clause to speak>"}')
     if len(text) > MAX_TEXT_CHARS:
         raise WireError(f"text is {len(text)} characters; at most {MAX_TEXT_CHARS} per stream")
-    return text
+    language = data.get("language", "")
+    if not isinstance(language, str) or (language and not LANGUAGE_CODE.fullmatch(language)):
+        raise WireError(
+            f"language must be an ISO code of 2 or 3 lower-case letters (like es), "
+            f"got {language!r:.40}"
+        )
+    return text, language
 
 
 def tts_event(kind: Literal["start", "end", "error"], **fields: Any) -> str:

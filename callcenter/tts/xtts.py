@@ -88,13 +88,25 @@ class XttsSynthesizer:
         voice = manager.speakers[name]
         return voice["gpt_cond_latent"], voice["speaker_embedding"]
 
-    def _chunks(self, text: str, rate: float = 1.0) -> Iterator[AudioChunk]:
+    def for_language(self, language: str) -> XttsLanguageVoice:
+        """This voice speaking ``language`` (an XTTS code: en, es, de, …).
+
+        The view shares this synthesizer's model, speaker conditioning and worker: one
+        model on the GPU serves every language, and clauses of all languages queue on
+        the same worker.
+        """
+        known = list(getattr(self._model.config, "languages", None) or [])
+        if known and language not in known:
+            raise ValueError(f"XTTS does not speak {language!r}; it speaks {', '.join(known)}")
+        return XttsLanguageVoice(self, language)
+
+    def _chunks(self, text: str, rate: float = 1.0, language: str = "") -> Iterator[AudioChunk]:
         if self._seed is not None:
             self._torch.manual_seed(self._seed)
         config = self._model.config
         stream = self._model.inference_stream(
             text,
-            self.language,
+            language or self.language,
             self._gpt_cond_latent,
             self._speaker_embedding,
             stream_chunk_size=self.stream_chunk_size,
@@ -120,11 +132,14 @@ class XttsSynthesizer:
             async for chunk in chunks:
                 yield chunk
 
-    async def stream_at_rate(self, text: str, rate: float) -> AsyncGenerator[AudioChunk, None]:
-        """One clause at ``rate`` times the configured speed (a caller asked for slower)."""
+    async def stream_at_rate(
+        self, text: str, rate: float, *, language: str = ""
+    ) -> AsyncGenerator[AudioChunk, None]:
+        """One clause at ``rate`` times the configured speed (a caller asked for slower),
+        in ``language`` (default: this synthesizer's own)."""
         if not text.strip():
             return
-        work = self._worker.iterate(lambda: self._chunks(text, rate))
+        work = self._worker.iterate(lambda: self._chunks(text, rate, language))
         async with aclosing(work) as chunks:
             async for chunk in chunks:
                 yield chunk
@@ -136,6 +151,36 @@ class XttsSynthesizer:
 
     async def close(self) -> None:
         self._worker.shutdown()
+
+
+class XttsLanguageVoice:
+    """An :class:`XttsSynthesizer` speaking another language (``for_language``).
+
+    Holds nothing of its own: closing it leaves the shared model and worker running (the
+    synthesizer it came from owns them).
+    """
+
+    def __init__(self, base: XttsSynthesizer, language: str) -> None:
+        self._base = base
+        self.language = language
+        self.sample_rate = base.sample_rate
+
+    def for_language(self, language: str) -> XttsLanguageVoice:
+        return self._base.for_language(language)
+
+    async def stream(self, text: str) -> AsyncGenerator[AudioChunk, None]:
+        async with aclosing(self.stream_at_rate(text, 1.0)) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
+    async def stream_at_rate(self, text: str, rate: float) -> AsyncGenerator[AudioChunk, None]:
+        work = self._base.stream_at_rate(text, rate, language=self.language)
+        async with aclosing(work) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
+    async def close(self) -> None:
+        """Nothing to release: the model and worker are the base synthesizer's."""
 
 
 def conditioning_from_wav(model: Any, path: Path) -> tuple[Any, Any]:

@@ -23,7 +23,7 @@ from websockets.asyncio.client import connect
 from callcenter.audio.resample import resample
 from callcenter.remote import RemoteServiceError
 from callcenter.settings import load_settings
-from callcenter.tts import make_synthesizer, wire
+from callcenter.tts import make_language_voices, make_synthesizer, wire
 from callcenter.tts.base import AudioChunk, Synthesizer
 from callcenter.tts.piper import PiperSynthesizer
 from callcenter.tts.remote import RemoteSynthesizer
@@ -132,3 +132,69 @@ async def test_a_server_that_goes_away_is_a_clear_error_mid_life() -> None:
         assert isinstance(remote, RemoteSynthesizer) and remote.sample_rate == 22050
     with pytest.raises(RemoteServiceError, match=r"TTS service .* is unreachable"):
         await chunks_of(remote, "Are you still there?")
+
+
+async def test_a_language_reaches_the_service_which_speaks_its_own(tts_url: str) -> None:
+    english = RemoteSynthesizer(tts_url, language="en")
+    assert len(await chunks_of(english, "Goodbye.")) == 1
+
+
+def test_a_piper_service_refuses_another_language_at_start_up(tts_url: str) -> None:
+    # Reading Spanish with an English voice would be worse than a clear refusal.
+    info = httpx.get(tts_url + wire.INFO_PATH).json()
+    assert info["language"] == "en" and info["multilingual"] is False
+    with pytest.raises(RemoteServiceError, match=r"\(piper\) speaks 'en' only, not 'es'"):
+        RemoteSynthesizer(tts_url, language="es")  # at start-up, before any call
+
+
+async def test_a_piper_service_refuses_a_stream_in_another_language(tts_url: str) -> None:
+    # A client that asks anyway (an older one) is refused on the stream, with the reason.
+    stream_url = tts_url.replace("http://", "ws://") + wire.STREAM_PATH
+    async with connect(stream_url) as websocket:
+        await websocket.send(json.dumps({"text": "Gracias por llamar.", "language": "es"}))
+        event = json.loads(await websocket.recv())
+        await websocket.wait_closed()
+    assert event["type"] == "error"
+    assert "speaks 'en' only, not 'es'" in event["message"]
+    assert "CALLCENTER_TTS_ENGINE=xtts" in event["message"]
+    assert websocket.close_code == 1008
+
+
+@pytest.mark.parametrize("language", ["Spanish", "ES", "e", 7])
+async def test_a_malformed_language_gets_an_error_event(tts_url: str, language: object) -> None:
+    stream_url = tts_url.replace("http://", "ws://") + wire.STREAM_PATH
+    async with connect(stream_url) as websocket:
+        await websocket.send(json.dumps({"text": "Hola.", "language": language}))
+        event = json.loads(await websocket.recv())
+        await websocket.wait_closed()
+    assert event["type"] == "error" and "lower-case letters" in event["message"]
+    assert websocket.close_code == 1007
+
+
+async def test_xtts_language_voices_ask_the_service_for_their_language(tts_url: str) -> None:
+    settings = load_settings(
+        tts_url=tts_url, languages="en,es,de", language_voices="es=xtts,de=xtts"
+    )
+    # This service runs Piper: the start-up stops at the first language it cannot speak.
+    with pytest.raises(RemoteServiceError, match=r"speaks 'en' only, not 'es'"):
+        make_language_voices(settings, make_synthesizer(settings))
+
+
+async def test_xtts_language_voices_are_remote_voices_with_their_language(
+    tts_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A multilingual service (XTTS) as its info states it; streams are not needed here.
+    async with httpx.AsyncClient() as client:
+        served = (await client.get(tts_url + wire.INFO_PATH)).json()
+    info = {**served, "language": "en", "multilingual": True}
+    monkeypatch.setattr("callcenter.tts.remote.fetch_info", lambda *_a, **_k: info)
+    settings = load_settings(
+        tts_url=tts_url, languages="en,es,de", language_voices="es=xtts,de=xtts"
+    )
+    voices = make_language_voices(settings, make_synthesizer(settings))
+    languages = {code: (type(v), v.language) for code, v in voices.items()}  # type: ignore[attr-defined]
+    assert languages == {"es": (RemoteSynthesizer, "es"), "de": (RemoteSynthesizer, "de")}
+    # Each clause carries its language to the service: the Piper one behind this fake
+    # info refuses Spanish, which shows that "es" reached it.
+    with pytest.raises(RemoteServiceError, match="not 'es'"):
+        await chunks_of(voices["es"], "Gracias por llamar.")

@@ -16,10 +16,10 @@ import torch
 
 from callcenter.audio.g711 import PHONE_RATE
 from callcenter.settings import load_settings
-from callcenter.tts import make_synthesizer
+from callcenter.tts import make_language_voices, make_synthesizer
 from callcenter.tts.base import AudioChunk
 from callcenter.tts.render import render_pcm, to_phone_audio
-from callcenter.tts.xtts import XttsSynthesizer
+from callcenter.tts.xtts import XttsLanguageVoice, XttsSynthesizer
 from callcenter.tts.xtts_tiny import SPEAKER_NAME, write_reference_wav
 
 pytestmark = pytest.mark.xtts
@@ -123,3 +123,56 @@ async def test_make_synthesizer_builds_xtts_from_settings(tiny_xtts_dir: Path) -
         assert isinstance(synth, XttsSynthesizer) and synth.sample_rate == 24000
     finally:
         await synth.close()
+
+
+async def test_for_language_speaks_another_language_with_the_same_model(
+    xtts: XttsSynthesizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+    inference_stream = xtts._model.inference_stream
+
+    def recording(text: str, language: str, *args: object, **kwargs: object) -> object:
+        asked.append(language)
+        return inference_stream(text, language, *args, **kwargs)
+
+    monkeypatch.setattr(xtts._model, "inference_stream", recording)
+    spanish = xtts.for_language("es")
+    assert spanish.language == "es" and xtts.language == "en"
+    assert spanish.sample_rate == xtts.sample_rate == 24000
+    before = xtts.chunks_synthesized
+    chunks = [chunk async for chunk in spanish.stream("Gracias por llamar, ¿cómo puedo ayudarle?")]
+    assert chunks and all(np.all(np.isfinite(c.samples)) for c in chunks)
+    # One model and one worker: the view's chunks are the synthesizer's chunks.
+    assert xtts.chunks_synthesized - before >= len(chunks)
+    await spanish.close()  # the view owns nothing: the English voice goes on
+    assert [chunk async for chunk in xtts.stream("Thanks.")]
+    slower = [chunk async for chunk in xtts.for_language("de").stream_at_rate("Danke.", 0.5)]
+    assert slower
+    assert asked == ["es", "en", "de"]
+
+
+def test_for_language_refuses_a_language_xtts_does_not_speak(xtts: XttsSynthesizer) -> None:
+    with pytest.raises(ValueError, match="XTTS does not speak 'xx'; it speaks en, es"):
+        xtts.for_language("xx")
+
+
+async def test_xtts_language_voices_share_the_main_voice(tiny_xtts_dir: Path) -> None:
+    settings = load_settings(
+        tts_engine="xtts",
+        xtts_model_dir=str(tiny_xtts_dir),
+        xtts_device="cpu",
+        tts_voice=SPEAKER_NAME,
+        languages="en,es,de",
+        language_voices="es=xtts,de=xtts",
+    )
+    main = make_synthesizer(settings)
+    try:
+        voices = make_language_voices(settings, main)
+        assert {code: type(voice) for code, voice in voices.items()} == {
+            "es": XttsLanguageVoice,
+            "de": XttsLanguageVoice,
+        }
+        assert all(voice._base is main for voice in voices.values())
+        assert [voice.language for voice in voices.values()] == ["es", "de"]
+    finally:
+        await main.close()
