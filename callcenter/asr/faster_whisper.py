@@ -422,6 +422,9 @@ class WhisperEngine:
 # Measured on FSDD: 1.0 -> 94.0 %, 2.0 -> 95.7 % single digits (free text wins too often
 # at 1.0 on accented digits: "Bye." for "five").
 DIGITS_OVERRIDE_MARGIN = 2.0
+# How much surer (mean token log-prob) the number-only beam must be to beat a free decode
+# that reads as words.
+WORDS_MARGIN = 0.3
 
 
 _MONTH = re.compile(
@@ -471,8 +474,10 @@ def _choose_digits(
         chosen = digits if english and parse_digits(digits_read) is not None else free
     elif parse_digits(digits_read) is None:
         chosen = free
-    elif _many_more_words(free_read, digits_read):
-        # A whole sentence decoded as one or two digits: the caller said words.
+    elif _many_more_words(free_read, digits_read) and free_score > digits_score - WORDS_MARGIN:
+        # A whole sentence decoded as one or two digits: the caller said words. Unless the
+        # number-only beam is much surer: Whisper base heard espeak-ng "one zero zero one"
+        # as "One year or nearly a one" (-1.20) beside "One, zero, zero, one" (-0.69).
         chosen = free
     else:
         chosen = free if free_score - digits_score > DIGITS_OVERRIDE_MARGIN else digits

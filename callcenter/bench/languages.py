@@ -217,9 +217,13 @@ async def serving(
             language=call_language,
         )  # fmt: skip
         history: list[dict[str, Any]] = []
+        heard_turns: list[str] = []
         for said in turns:
             audio = phone_to_asr(espeak_ulaw(said, language))
-            heard = engine.transcribe_batch([Request(audio, replier.asr_hint())])[0]
+            # As the session does: the call's language is the ASR's prior once heard.
+            prior = call_language.current if call_language.heard else None
+            heard = engine.transcribe_batch([Request(audio, replier.asr_hint(), prior)])[0]
+            heard_turns.append(heard.text)
             call_language.observe(heard.text, heard.language, heard.language_probability)
             ctx.record_caller_utterance(heard.text)
             history.append({"role": "user", "content": heard.text})
@@ -236,7 +240,9 @@ async def serving(
             )
             history.append({"role": "assistant", "content": " ".join(i.text for i in lines)})
         done = any(o.name == tool and o.status.value == "ok" for o in ran)
-        results.append({"goal": goal, "ok": done, "language": call_language.current})
+        results.append(
+            {"goal": goal, "ok": done, "language": call_language.current, "heard": heard_turns}
+        )
     return {
         "success": sum(bool(r["ok"]) for r in results) / len(results),
         "goals": results,

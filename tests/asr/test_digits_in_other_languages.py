@@ -1,7 +1,8 @@
-"""Digits asked for in a Spanish or German call: the number-only and the free decode are
+"""Digits asked for on a multilingual deployment: the number-only and the free decode are
 both read in the call's language (through the gloss), and the free decode's number wins
 outside English (the number-only vocabulary is English: it spelled Spanish "uno cero
-cero uno" as "1, 2, 3, 4")."""
+cero uno" as "1, 2, 3, 4"); a free decode that reads as words loses to a far surer
+number-only one."""
 
 from __future__ import annotations
 
@@ -31,6 +32,21 @@ from callcenter.text.spoken_numbers import parse_digits
         (("1 0 0 1", -0.4), ("Eins, null, null, ein.", -0.5), "de", "Eins, null, null, ein."),
         # English as before: both numbers, the number-only beam is more accurate.
         (("1 0 0 1", -0.4), ("One zero, one.", -0.5), "en", "1 0 0 1"),
+        # A free decode that reads as words, but far less sure than the number-only beam
+        # (Whisper base on espeak-ng "one zero zero one"): the number wins ...
+        (
+            ("One, zero, zero, one", -0.69),
+            ("One year or nearly a one", -1.2),
+            "en",
+            "One, zero, zero, one",
+        ),
+        # ... and a caller who framed the number in words keeps them.
+        (
+            ("1.", -2.0),
+            ("My account number is 1, near or near or 1.", -0.46),
+            "en",
+            "My account number is 1, near or near or 1.",
+        ),
         # Words, not digits, in any language.
         (
             ("2", -1.9),
