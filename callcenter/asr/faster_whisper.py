@@ -268,8 +268,7 @@ class WhisperEngine:
             return [(text, _confidence(score)) for text, score in first], spoken
         free = self._decode_encoded(encoded, languages, longest_s, SPOKEN_DIGITS)
         chosen = [
-            _choose_digits(d, f, lang)
-            for d, f, lang in zip(first, free, languages, strict=True)
+            _choose_digits(d, f, lang) for d, f, lang in zip(first, free, languages, strict=True)
         ]
         return chosen, spoken
 
