@@ -181,6 +181,9 @@ class ScriptedVad:
     def reset(self) -> None:
         pass
 
+    def reset_state(self) -> None:
+        pass
+
     def __call__(self, window: np.ndarray) -> float:
         return self.probabilities.pop(0) if self.probabilities else 0.0
 
@@ -260,3 +263,4 @@ def test_a_short_answer_after_a_long_silent_line_is_heard(silent_s: float, tmp_p
             if not any(isinstance(e, SpeechStarted) for e in events):
                 missed.append((name, phase))
     assert missed == [], missed
+
