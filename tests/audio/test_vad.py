@@ -263,4 +263,3 @@ def test_a_short_answer_after_a_long_silent_line_is_heard(silent_s: float, tmp_p
             if not any(isinstance(e, SpeechStarted) for e in events):
                 missed.append((name, phase))
     assert missed == [], missed
-
