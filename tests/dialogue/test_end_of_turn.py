@@ -33,6 +33,9 @@ class ScriptedVad:
     def reset(self) -> None:
         pass
 
+    def reset_state(self) -> None:
+        pass
+
     def __call__(self, window: np.ndarray) -> float:
         return self.probabilities.pop(0) if self.probabilities else 0.0
 
