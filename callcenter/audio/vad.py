@@ -40,9 +40,9 @@ WINDOW_MS = WINDOW * 1000 // VAD_RATE
 INBOUND_QUALITY = "QQ"
 # The LSTM state drifts over a long stream: after 40 s of a silent line a short "Ja." peaked
 # at p = 0.46 instead of 0.88 and was never heard (300 s: 0.41); silero-vad #725 reports
-# the same for live audio (Pipecat resets every 5 s). The state is reset at every silent
-# window between turns, so the next words always meet the same state: a reset every 5 s
-# made a turn's start (and so its transcript) depend on how long the line had been quiet.
+# the same for live audio. The state is reset in quiet between turns, at most this often
+# (Pipecat resets every 5 s); a turn in progress keeps its state.
+STATE_RESET_S = 5.0
 
 
 def silero_model_path() -> str:
@@ -65,20 +65,6 @@ def _session() -> onnxruntime.InferenceSession:
     )
 
 
-QUIET_WINDOWS = 16  # 0.5 s of silence: the state a caller's words usually meet
-
-
-@lru_cache(maxsize=1)
-def _quiet_state() -> tuple[np.ndarray, np.ndarray]:
-    session = _session()
-    h = np.zeros((1, 1, 128), dtype=np.float32)
-    c = np.zeros((1, 1, 128), dtype=np.float32)
-    silence = np.zeros((1, CONTEXT + WINDOW), dtype=np.float32)
-    for _ in range(QUIET_WINDOWS):
-        _, h, c = session.run(None, {"input": silence, "h": h, "c": c})
-    return np.asarray(h, dtype=np.float32), np.asarray(c, dtype=np.float32)
-
-
 class SileroVad:
     """Streaming speech probability for one audio stream (16 kHz, 512-sample windows)."""
 
@@ -87,17 +73,9 @@ class SileroVad:
         self.reset()
 
     def reset(self) -> None:
-        """A new stream: blank state and context (as Silero starts a clip)."""
         self._h = np.zeros((1, 1, 128), dtype=np.float32)
         self._c = np.zeros((1, 1, 128), dtype=np.float32)
         self._context = np.zeros(CONTEXT, dtype=np.float32)
-
-    def reset_state(self) -> None:
-        """The LSTM state of a line quiet for a moment (not the drifted state of a long
-        silence, nor the blank state of a stream's first window, which heard some short
-        words a window late); the audio context (the last 64 samples) stays."""
-        h, c = _quiet_state()
-        self._h, self._c = h.copy(), c.copy()
 
     def __call__(self, window: np.ndarray) -> float:
         """Probability that the 32 ms ``window`` (512 float32 samples) is speech."""
@@ -231,6 +209,7 @@ class Endpointer:
         self._pad = _samples(self.policy.speech_pad_ms)
         self._reset_turn()
         self.last_probability = 0.0
+        self._state_since = 0  # sample index of the VAD state's last reset
 
     # --------------------------------------------------------------------- public
     @property
@@ -301,8 +280,11 @@ class Endpointer:
         if not self._started:
             if is_silence:
                 self._rise = None
-                if self._candidate is None:
-                    self.vad.reset_state()  # quiet, no turn: a fresh state for the next words
+                if self._candidate is None and now - self._state_since >= _samples(
+                    STATE_RESET_S * 1000
+                ):
+                    self.vad.reset()  # quiet, no turn: a fresh state for the next words
+                    self._state_since = now
             elif self._rise is None:
                 self._rise = window_start
             if is_speech and self._candidate is None:

@@ -210,12 +210,6 @@ class KeptVad:
     def reset(self) -> None:
         self._index = 0
 
-    def reset_state(self) -> None:
-        """The endpointer's reset between turns, while the first pass still runs Silero
-        (later passes replay its answers, resets included)."""
-        if self._silero is not None and self._index >= len(self._kept):
-            self._silero.reset_state()
-
     def __call__(self, window: np.ndarray) -> float:
         if self._index >= len(self._kept):
             if self._silero is None:
